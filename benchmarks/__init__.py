@@ -1,0 +1,1 @@
+"""Benchmark problems and scripts for sparsead (run as ``python -m benchmarks.NAME``)."""

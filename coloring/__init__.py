@@ -1,0 +1,1 @@
+"""coloring: Numba graph coloring, compression and decompression of sparse matrices."""

@@ -1,0 +1,1 @@
+"""sparsead: sparse Jacobians and Hessians from compressed JVP/HVP products."""

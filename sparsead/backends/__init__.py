@@ -1,0 +1,4 @@
+"""Pluggable differentiation backends."""
+from .base import Backend
+
+__all__ = ["Backend"]

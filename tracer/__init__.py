@@ -1,0 +1,1 @@
+"""tracer: sparsity detection of numpy (and jax.numpy) code by operator overloading."""
