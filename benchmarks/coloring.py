@@ -1,0 +1,316 @@
+"""Coloring benchmark: colors and median seconds per problem and order.
+
+Run ``python -m benchmarks.coloring`` (``--quick`` for a short run, ``--json PATH`` to
+save the rows). One line is printed per finished case:
+
+    problem  matrix  n  nnz  method  colors  [ColPack best]  median seconds
+
+``method`` is one of our orders, ``best`` (the tuple :data:`coloring.BEST_ORDERS`),
+``best+improve`` (plus Culberson's iterated greedy), or a peer: scipy's
+``group_columns`` and networkx's ``greedy_color`` on the column-intersection graph,
+run only where they finish within about a minute (skipped cases are noted).
+Numba compilation (or loading its cache) is reported once, separately, as the
+first-call overhead; all other timings are medians of warm repeats. The machine is
+shared, so compare ratios within one run, not across runs.
+
+ColPack 2019 reference colors (best of its orders, serial build, from the coloring
+issue) are printed next to ours where known.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+import coloring
+from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
+
+# ColPack's best color counts from the issue: (problem, matrix) -> colors
+COLPACK_BEST = {
+    ("column", "brusselator N=128"): 11,
+    ("column", "laplacian2d 1000^2"): 5,
+    ("column", "laplacian3d 60^3"): 12,
+    ("column", "random 100k x10"): 28,
+    ("star", "laplacian2d 1000^2"): 5,
+    ("star", "laplacian3d 60^3"): 11,
+    ("star", "random 100k x10"): 47,
+    ("star", "arrowhead n=10000"): 4,
+    ("star", "arrowhead n=100000"): 4,
+    ("acyclic", "brusselator N=128"): 6,
+    ("acyclic", "laplacian2d 1000^2"): 4,
+    ("acyclic", "laplacian3d 60^3"): 7,
+    ("acyclic", "random 100k x10"): 18,
+}
+
+# ColPack's times from the issue (seconds): (problem, matrix, order) -> seconds
+COLPACK_TIME = {
+    ("column", "brusselator N=256", "largest_first"): 0.022,
+    ("star", "laplacian2d 1000^2", "largest_first"): 0.49,
+    ("acyclic", "laplacian3d 60^3", "largest_first"): 0.54,
+    ("acyclic", "arrowhead n=10000", "largest_first"): 8.0,
+    ("star", "arrowhead n=100000", "largest_first"): 0.020,
+}
+
+ORDERS = coloring.ORDER_NAMES
+REPO = Path(__file__).resolve().parents[1]
+MATRIX_DIRS = [REPO.parent / "shared" / "matrices", REPO / "shared" / "matrices"]
+
+
+# ----------------------------------------------------------------------------- problems
+
+
+def laplacian2d(N: int) -> sp.csr_array:
+    """5-point Laplacian pattern on an N x N grid (Dirichlet, no wrap-around)."""
+    T = sp.diags_array([np.ones(N - 1), np.ones(N), np.ones(N - 1)], offsets=[-1, 0, 1])
+    I = sp.eye_array(N)
+    A = sp.kron(T, I) + sp.kron(I, T)
+    return _bool_csr(A)
+
+
+def laplacian3d(N: int) -> sp.csr_array:
+    """7-point Laplacian pattern on an N x N x N grid."""
+    T = sp.diags_array([np.ones(N - 1), np.ones(N), np.ones(N - 1)], offsets=[-1, 0, 1])
+    I = sp.eye_array(N)
+    A = sp.kron(sp.kron(T, I), I) + sp.kron(sp.kron(I, T), I) + sp.kron(sp.kron(I, I), T)
+    return _bool_csr(A)
+
+
+def random_rows(n: int, per_row: int, seed: int = 0) -> sp.csr_array:
+    """n x n pattern with ``per_row`` uniformly random columns per row (seeded)."""
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), per_row)
+    cols = rng.integers(0, n, size=n * per_row)
+    return _bool_csr(sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n)))
+
+
+def _bool_csr(A) -> sp.csr_array:
+    A = sp.csr_array(A)
+    A.sum_duplicates()
+    A.sort_indices()
+    return sp.csr_array((np.ones(A.nnz, bool), A.indices, A.indptr), shape=A.shape)
+
+
+def shared_matrices() -> dict[str, Callable[[], sp.csr_array]]:
+    """SuiteSparse matrices from the shared folder (none if it is missing)."""
+    import scipy.io
+
+    folder = next((d for d in MATRIX_DIRS if d.is_dir()), None)
+    if folder is None:
+        return {}
+    return {p.name: (lambda p=p: sp.csr_array(scipy.io.mmread(p)))
+            for p in sorted(folder.glob("*.mtx"))}
+
+
+def cases(quick: bool, smoke: bool = False
+          ) -> list[tuple[str, Callable[[], sp.csr_array], tuple[str, ...]]]:
+    """(matrix name, builder, problems) in the order they are run."""
+    out: list[tuple[str, Callable[[], sp.csr_array], tuple[str, ...]]] = []
+    if smoke:  # seconds: for the test suite
+        return [("brusselator N=8", lambda: brusselator_sparsity(8), ("column", "row", "star",
+                                                                       "acyclic"))]
+    brus = (32, 64) if quick else (32, 64, 128, 256)
+    for N in brus:
+        out.append((f"brusselator N={N}", lambda N=N: brusselator_sparsity(N),
+                    ("column", "acyclic", "star")))
+    if quick:
+        out.append(("laplacian2d 100^2", lambda: laplacian2d(100), ("column", "star", "acyclic")))
+        out.append(("arrowhead n=1000", lambda: _bool_csr(arrowhead_hessian_sparsity(1000)),
+                    ("column", "star", "acyclic")))
+    else:
+        for N in (500, 1000):
+            out.append((f"laplacian2d {N}^2", lambda N=N: laplacian2d(N),
+                        ("column", "star", "acyclic")))
+        out.append(("laplacian3d 60^3", lambda: laplacian3d(60), ("column", "star", "acyclic")))
+        out.append(("random 100k x10", lambda: random_rows(100_000, 10), ("column", "row", "star",
+                                                                           "acyclic")))
+        # column coloring of an arrowhead is quadratic for every greedy distance-2 code
+        # (each column scans the dense row); n = 1e4 is still fine
+        out.append(("arrowhead n=10000", lambda: _bool_csr(arrowhead_hessian_sparsity(10_000)),
+                    ("column", "star", "acyclic")))
+        out.append(("arrowhead n=100000", lambda: _bool_csr(arrowhead_hessian_sparsity(100_000)),
+                    ("star", "acyclic")))
+    for name, build in shared_matrices().items():
+        out.append((name, build, ("column", "row", "star", "acyclic")))
+    return out
+
+
+# ------------------------------------------------------------------------------ timing
+
+
+def median_seconds(fn: Callable[[], Any], repeats: int, budget: float = 5.0) -> tuple[Any, float]:
+    """Median wall time of ``repeats`` calls (fewer if one call exceeds ``budget``/repeats)."""
+    times = []
+    result = None
+    start = time.perf_counter()
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+        if time.perf_counter() - start > budget:
+            break
+    return result, statistics.median(times)
+
+
+def column_intersection_graph(A: sp.csr_array):
+    """networkx graph of columns sharing a row (for networkx's greedy_color)."""
+    import networkx as nx
+
+    C = sp.csr_array(A.T.astype(np.int32) @ A.astype(np.int32))
+    C.setdiag(0)
+    C.eliminate_zeros()
+    return nx.from_scipy_sparse_array(C)
+
+
+def symmetric_or_none(A: sp.csr_array) -> sp.csr_array | None:
+    if A.shape[0] != A.shape[1]:
+        return None
+    return A if (A != A.T).nnz == 0 else None
+
+
+# -------------------------------------------------------------------------------- main
+
+
+def _row(problem, matrix, A, method, colors, seconds, note="") -> dict:
+    return {"problem": problem, "matrix": matrix, "n": int(A.shape[1]), "nnz": int(A.nnz),
+            "method": method, "colors": colors, "seconds": seconds,
+            "colpack_best": COLPACK_BEST.get((problem, matrix)),
+            "colpack_seconds": COLPACK_TIME.get((problem, matrix, method)), "note": note}
+
+
+def _print_row(r: dict) -> None:
+    ref = f"ColPack {r['colpack_best']:>4}" if r["colpack_best"] is not None else " " * 12
+    ref_t = f"  (ColPack {r['colpack_seconds'] * 1e3:.0f} ms)" if r["colpack_seconds"] else ""
+    colors = "-" if r["colors"] is None else r["colors"]
+    secs = "-" if r["seconds"] is None else f"{r['seconds'] * 1e3:10.2f} ms"
+    print(f"{r['problem']:8} {r['matrix']:20} n={r['n']:>8} nnz={r['nnz']:>9} "
+          f"{r['method']:22} colors={colors!s:>6} {ref} {secs}{ref_t} {r['note']}", flush=True)
+
+
+def run(quick: bool = False, *, peers: bool = True, only: Sequence[str] = (),
+        smoke: bool = False) -> list[dict]:
+    """Run the benchmark and return its rows (also printed one per line)."""
+    from coloring._cli import warmup
+
+    rows: list[dict] = []
+    t0 = time.perf_counter()
+    compile_s = {p: warmup(p) for p in ("column", "row", "star", "acyclic")}
+    print(f"# first-call (Numba compile or cache load) seconds: "
+          + ", ".join(f"{p}={s:.3f}" for p, s in compile_s.items()), flush=True)
+    print(f"# machine shared by several processes: medians of repeats; compare within a run",
+          flush=True)
+    repeats = 1 if smoke else 3 if quick else 5
+    for matrix, build, problems in cases(quick, smoke):
+        if only and not any(o in matrix for o in only):
+            continue
+        A = build()
+        A = _bool_csr(A)
+        for problem in problems:
+            note = ""
+            if problem in ("star", "acyclic") and symmetric_or_none(A) is None:
+                if not matrix.startswith("random"):
+                    rows.append(_row(problem, matrix, A, "-", None, None, "skipped: not symmetric"))
+                    _print_row(rows[-1])
+                    continue
+                note = "pattern A|A^T"
+            M = _bool_csr(A + A.T) if note else A
+            big = A.nnz > 2_000_000
+            methods: list[tuple[str, Any, bool]] = [(o, o, False) for o in ORDERS]
+            methods.append(("best", coloring.BEST_ORDERS, False))
+            if problem in ("column", "row"):
+                methods.append(("best+improve", coloring.BEST_ORDERS, True))
+            for label, order, improve in methods:
+                fn = (lambda order=order, improve=improve: coloring.color(
+                    M, problem, order, seed=0, improve=improve))
+                reps = 1 if (improve or big) else repeats
+                try:
+                    res, secs = median_seconds(fn, reps)
+                except (NotImplementedError, coloring.ColoringError) as exc:
+                    rows.append(_row(problem, matrix, M, label, None, None, f"error: {exc}"))
+                else:
+                    rows.append(_row(problem, matrix, M, label, res.ncolors, secs, note))
+                _print_row(rows[-1])
+            if problem == "column" and peers:
+                rows.extend(_peers(matrix, A, repeats))
+        if "column" in problems:
+            rows.extend(_decompression_rows(matrix, A, repeats))
+    print(f"# total {time.perf_counter() - t0:.1f} s", flush=True)
+    return rows
+
+
+def _peers(matrix: str, A: sp.csr_array, repeats: int) -> list[dict]:
+    out = []
+    # scipy's group_columns: a sequential Python-level greedy; ~1 minute near nnz 2e6
+    if A.nnz <= 1_000_000 and A.shape[1] <= 300_000:
+        from scipy.optimize._numdiff import group_columns
+
+        groups, secs = median_seconds(lambda: group_columns(A, order=0), 1 if A.nnz > 1e5 else 3)
+        out.append(_row("column", matrix, A, "scipy group_columns", int(groups.max()) + 1, secs))
+    else:
+        out.append(_row("column", matrix, A, "scipy group_columns", None, None,
+                        "skipped: would take over a minute"))
+    _print_row(out[-1])
+    if A.shape[1] <= 20_000 and A.nnz <= 200_000:
+        import networkx as nx
+
+        G = column_intersection_graph(A)
+        res, secs = median_seconds(lambda: nx.greedy_color(G, "largest_first"), 1)
+        out.append(_row("column", matrix, A, "networkx largest_first", max(res.values()) + 1
+                        if res else 0, secs, "graph build not timed"))
+    else:
+        out.append(_row("column", matrix, A, "networkx largest_first", None, None,
+                        "skipped: would take over a minute"))
+    _print_row(out[-1])
+    return out
+
+
+def _decompression_rows(matrix: str, A: sp.csr_array, repeats: int) -> list[dict]:
+    """Decompression (batch-first B, out=) against one numpy gather of nnz values."""
+    res = coloring.color(A, "column", "largest_first")
+    rng = np.random.default_rng(0)
+    P = rng.standard_normal((res.ncolors, A.shape[0]))  # batch-first products (k, m)
+    B = P.T
+    out = res.decompress(B)
+    flat = P.reshape(-1)
+    idx = res.decompression_index("batch_first")
+    reps = max(repeats, 20) if repeats > 1 else 3
+    _, t_dec = median_seconds(lambda: res.decompress(B, out=out), reps)
+    _, t_new = median_seconds(lambda: res.decompress(B), reps)
+    _, t_gather = median_seconds(lambda: flat[idx], reps)  # one plain numpy gather
+    rows = [_row("decomp", matrix, A, "decompress out=", res.ncolors, t_dec,
+                 f"ratio to one numpy gather: {t_dec / t_gather:.2f}"),
+            _row("decomp", matrix, A, "decompress (new csr)", res.ncolors, t_new,
+                 f"ratio to one numpy gather: {t_new / t_gather:.2f}"),
+            _row("decomp", matrix, A, "numpy gather flat[idx]", None, t_gather)]
+    for r in rows:
+        _print_row(r)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.coloring", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small problems only")
+    parser.add_argument("--json", help="write all rows to this JSON file")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one tiny matrix, one repeat (for the test suite)")
+    parser.add_argument("--no-peers", action="store_true", help="skip scipy and networkx")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only matrices whose name contains this (repeatable)")
+    args = parser.parse_args(argv)
+    rows = run(args.quick, peers=not args.no_peers, only=args.only, smoke=args.smoke)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

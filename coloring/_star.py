@@ -1,0 +1,330 @@
+"""Star coloring of symmetric patterns with hubs, and direct (gather) decompression.
+
+Star coloring is Algorithm 4.1 of Gebremedhin, Tarafdar, Manne and Pothen, "New acyclic
+and star coloring algorithms with application to computing Hessians", SIAM J. Sci.
+Comput. 29(3), 2007. A star coloring is a distance-1 coloring in which every path on four
+vertices uses at least three colors; equivalently every two-colored connected subgraph is
+a star. While coloring, the algorithm records which star each edge belongs to and the hub
+(center) of that star. In ``B = A @ S`` the entry ``A[leaf, hub]`` is then alone in
+``B[leaf, color[hub]]``, so decompression is one gather through a precomputed index.
+
+Avoiding quadratic work: the paper scans the neighbors of every colored neighbor ``w`` of
+the vertex being colored, which costs ``deg(w)`` each time and makes an arrowhead (one
+dense row and column) quadratic. Here each vertex keeps a short list with one entry per
+color among its colored neighbors, pointing at the star that holds the edges from the
+vertex to that color (all such edges lie in one star, by the star property). The two scans
+of the paper (the "Case 2" test and the star update) walk that list instead, whose length
+is bounded by the number of colors, not by the degree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from coloring._errors import ColoringError
+from coloring._symmetric_graph import SymmetricGraph
+
+TRIVIAL = -1  # hub value of a star that is a single edge: either end can serve as hub
+
+
+@njit(cache=True)
+def _find_entry(indptr, nent, ent_color, ent_star, w, c):
+    """Star holding the edges from ``w`` to its neighbors of color ``c``, or -1."""
+    for t in range(indptr[w], indptr[w] + nent[w]):
+        if ent_color[t] == c:
+            return ent_star[t]
+    return -1
+
+
+@njit(cache=True)
+def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
+    """Greedy star coloring (GTMP 2007, Alg. 4.1) in the given vertex order.
+
+    Returns ``(color, star_of_edge, hub, nstars)``: colors start at 0, ``star_of_edge[e]``
+    is the star of edge ``e`` and ``hub[s]`` the hub vertex of star ``s`` (``TRIVIAL`` for
+    a star that is a single edge).
+    """
+    n = indptr.size - 1
+    color = np.full(n, -1, np.int64)
+    forbidden = np.full(n + 1, -1, np.int64)  # forbidden[c] == v: v may not take c
+    treated = np.full(n, -1, np.int64)
+    # first colored neighbor of each color met while coloring v (vertex, position)
+    first_v = np.full(n + 1, -1, np.int64)
+    first_w = np.full(n + 1, -1, np.int64)
+    first_p = np.full(n + 1, -1, np.int64)
+    star_of_edge = np.full(nedges, -1, np.int64)
+    hub = np.full(max(nedges, 1), TRIVIAL, np.int64)
+    nstars = 0
+    # per-vertex list: one entry (neighbor color, star) per color among colored neighbors,
+    # stored contiguously in the vertex's own CSR range (at most deg(w) distinct colors)
+    nent = np.zeros(n, np.int64)
+    ent_color = np.empty(indices.size, np.int64)
+    ent_star = np.empty(indices.size, np.int64)
+
+    for v in order:
+        for p in range(indptr[v], indptr[v + 1]):
+            w = indices[p]
+            if w == v or color[w] < 0:
+                continue
+            d = color[w]
+            forbidden[d] = v
+            if first_v[d] == v:
+                # Case 1: v has two neighbors q, w of color d, so v becomes the hub of
+                # their star and may share no color with any neighbor of q or w.
+                q = first_w[d]
+                if treated[q] != v:
+                    for r in range(indptr[q], indptr[q + 1]):
+                        x = indices[r]
+                        if x != q and color[x] >= 0:
+                            forbidden[color[x]] = v
+                    treated[q] = v
+                for r in range(indptr[w], indptr[w + 1]):
+                    x = indices[r]
+                    if x != w and color[x] >= 0:
+                        forbidden[color[x]] = v
+                treated[w] = v
+            else:
+                first_v[d] = v
+                first_w[d] = w
+                first_p[d] = p
+                # Case 2: if w is a leaf of a star whose hub x has color c, then v with
+                # color c would make the two-colored path v-w-x-(other leaf).
+                for t in range(indptr[w], indptr[w] + nent[w]):
+                    h = hub[ent_star[t]]
+                    if h >= 0 and h != w:
+                        forbidden[ent_color[t]] = v
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        color[v] = c
+
+        # Place every new edge vw into a star.
+        for p in range(indptr[v], indptr[v + 1]):
+            w = indices[p]
+            if w == v or color[w] < 0:
+                continue
+            d = color[w]
+            e = edge_of_pos[p]
+            s = _find_entry(indptr, nent, ent_color, ent_star, w, c)
+            if s >= 0:
+                # w already has a neighbor of color c: w is (or now becomes) the hub
+                hub[s] = w
+                star_of_edge[e] = s
+                t = indptr[v] + nent[v]
+                ent_color[t] = d
+                ent_star[t] = s
+                nent[v] += 1
+            elif first_v[d] == v and first_w[d] != w:
+                # v has several neighbors of color d: v is the hub of their star
+                s = star_of_edge[edge_of_pos[first_p[d]]]
+                hub[s] = v
+                star_of_edge[e] = s
+                t = indptr[w] + nent[w]
+                ent_color[t] = c
+                ent_star[t] = s
+                nent[w] += 1
+            else:
+                s = nstars
+                nstars += 1
+                hub[s] = TRIVIAL
+                star_of_edge[e] = s
+                t = indptr[v] + nent[v]
+                ent_color[t] = d
+                ent_star[t] = s
+                nent[v] += 1
+                t = indptr[w] + nent[w]
+                ent_color[t] = c
+                ent_star[t] = s
+                nent[w] += 1
+    return color, star_of_edge, hub[:nstars].copy(), nstars
+
+
+@njit(cache=True)
+def _orient_trivial_stars(indptr, indices, edge_u, edge_v, color, star_of_edge, hub,
+                          ncolors):
+    """Choose a hub for every single-edge star, preferring colors already needed.
+
+    A color is needed by decompression if it is the color of a hub or of a vertex with a
+    stored diagonal entry (``A[i, i]`` is read from ``B[i, color[i]]``). Picking, for a
+    single-edge star, the end whose color is needed anyway keeps the set of needed colors
+    small (as in SparseMatrixColorings.jl's post-processing). Returns the needed colors.
+    """
+    n = indptr.size - 1
+    used = np.zeros(ncolors, np.bool_)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            if indices[p] == i:
+                used[color[i]] = True
+    for s in range(hub.size):
+        if hub[s] >= 0:
+            used[color[hub[s]]] = True
+    for e in range(edge_u.size):
+        s = star_of_edge[e]
+        if hub[s] != TRIVIAL:
+            continue
+        u = edge_u[e]
+        v = edge_v[e]
+        if used[color[u]]:
+            hub[s] = u
+        elif used[color[v]]:
+            hub[s] = v
+        else:
+            hub[s] = u
+            used[color[u]] = True
+    return used
+
+
+@njit(cache=True)
+def _star_read_positions(indptr, indices, edge_of_pos, color, star_of_edge, hub):
+    """Row and color of ``B`` that holds each stored entry (``A[leaf, hub]`` alone)."""
+    n = indptr.size - 1
+    nnz = indices.size
+    rows = np.empty(nnz, np.int64)
+    cols = np.empty(nnz, np.int64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if j == i:
+                rows[p] = i
+                cols[p] = color[i]
+                continue
+            h = hub[star_of_edge[edge_of_pos[p]]]
+            if h == j:
+                rows[p] = i
+                cols[p] = color[j]
+            else:
+                rows[p] = j
+                cols[p] = color[i]
+    return rows, cols
+
+
+@njit(cache=True)
+def _gather(flat, index, out):
+    """``out[p] = flat[index[p]]`` (with a cast to ``out``'s dtype)."""
+    for p in range(index.size):
+        out[p] = flat[index[p]]
+
+
+@njit(cache=True)
+def _gather_2d(B, rows, cols, out):
+    """``out[p] = B[rows[p], cols[p]]`` for a ``B`` of any memory layout."""
+    for p in range(rows.size):
+        out[p] = B[rows[p], cols[p]]
+
+
+def star_coloring(graph: SymmetricGraph, order: np.ndarray):
+    """Run the star coloring kernel on ``graph`` in vertex order ``order``.
+
+    Returns
+    -------
+    tuple
+        ``(colors, star_of_edge, hub)`` as described in :func:`_star_coloring_kernel`.
+    """
+    color, star_of_edge, hub, _ = _star_coloring_kernel(
+        graph.indptr, graph.indices, graph.edge_of_pos, graph.nedges, order)
+    return color, star_of_edge, hub
+
+
+class StarPlan:
+    """A star coloring of a symmetric pattern with its direct decompression plan.
+
+    Attributes
+    ----------
+    colors : numpy.ndarray
+        ``(n,)`` int64 colors ``0..ncolors-1``.
+    ncolors : int
+        Number of colors (columns of the seed matrix).
+    problem : str
+        ``"star"``.
+    hub : numpy.ndarray
+        Hub vertex of each two-colored star (every star, trivial ones included, has one
+        after orientation).
+    star_of_edge : numpy.ndarray
+        Star of each edge of :class:`SymmetricGraph`.
+    needed_colors : numpy.ndarray
+        ``(ncolors,)`` bool: colors read by decompression (hub colors and the colors of
+        vertices with a stored diagonal entry). A color that is not needed could be
+        dropped from the seed matrix (see the module docstring of ``_symmetric``).
+    flat_index : numpy.ndarray
+        ``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered, shape
+        ``(n, ncolors)``) of each stored entry.
+    """
+
+    problem = "star"
+
+    def __init__(self, graph: SymmetricGraph, colors, star_of_edge, hub) -> None:
+        self.graph = graph
+        self.colors = colors
+        self.ncolors = int(colors.max()) + 1 if colors.size else 0
+        self.star_of_edge = star_of_edge
+        self.hub = hub
+        self.needed_colors = _orient_trivial_stars(
+            graph.indptr, graph.indices, graph.edge_u, graph.edge_v, colors,
+            star_of_edge, hub, self.ncolors)
+        self._rows, self._cols = _star_read_positions(
+            graph.indptr, graph.indices, graph.edge_of_pos, colors, star_of_edge, hub)
+        self.flat_index = self._rows * self.ncolors + self._cols
+        self._flat_index_t = None  # index into B.T.ravel() for F-ordered B, built lazily
+
+    postprocessed = False
+
+    def read_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row and color of ``B`` read for each stored entry (``(nnz,)`` each)."""
+        return self._rows, self._cols
+
+    def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
+        """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
+        index (used by :func:`coloring._symmetric_postprocess.drop_neutral_colors`)."""
+        self.colors = colors
+        self.ncolors = int(ncolors)
+        self._cols = colmap[self._cols]
+        self.needed_colors = np.ones(self.ncolors, dtype=bool)
+        self.flat_index = self._rows * self.ncolors + self._cols
+        self._flat_index_t = None
+
+    @property
+    def flat_index_transposed(self) -> np.ndarray:
+        """``(nnz,)`` positions in ``B.T.ravel()`` for ``B.T`` C-ordered ``(ncolors, n)``."""
+        if self._flat_index_t is None:
+            self._flat_index_t = self._cols * self.graph.n + self._rows
+        return self._flat_index_t
+
+    def decompress_into(self, B: np.ndarray, out_data: np.ndarray) -> np.ndarray:
+        """Fill ``out_data`` (aligned with the pattern's stored entries) from ``B = A @ S``.
+
+        Parameters
+        ----------
+        B : numpy.ndarray
+            ``(n, ncolors)`` compressed matrix, C-contiguous or F-contiguous (the transpose
+            of a batch-first ``(ncolors, n)`` product); other layouts work, more slowly.
+            ``B`` is never copied.
+        out_data : numpy.ndarray
+            ``(nnz,)`` output, overwritten.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out_data``.
+        """
+        _check_b(B, self.graph.n, self.ncolors, out_data, self.graph.nnz)
+        if B.flags.c_contiguous:
+            _gather(B.reshape(-1), self.flat_index, out_data)
+        elif B.flags.f_contiguous:
+            _gather(B.T.reshape(-1), self.flat_index_transposed, out_data)
+        else:
+            _gather_2d(B, self._rows, self._cols, out_data)
+        return out_data
+
+
+def _check_b(B, n, ncolors, out_data, nnz) -> None:
+    """Raise a clear error for a compressed matrix or output of the wrong shape."""
+    if not isinstance(B, np.ndarray) or B.shape != (n, ncolors):
+        shape = getattr(B, "shape", None)
+        raise ColoringError(
+            f"B must be a numpy array of shape (n, ncolors) = ({n}, {ncolors}), got {shape}; "
+            f"pass A @ S (or the transpose of the batch-first product S.T @ A)")
+    if not isinstance(out_data, np.ndarray) or out_data.shape != (nnz,):
+        raise ColoringError(
+            f"out_data must be a numpy array of shape ({nnz},), got "
+            f"{getattr(out_data, 'shape', None)}")

@@ -1,0 +1,269 @@
+"""Symmetric coloring problems (Hessians): entry point, validity checks and a benchmark.
+
+Problems, as a table of named strategies (:data:`SYMMETRIC_PROBLEMS`):
+
+``"star"``
+    Star coloring with hubs (Gebremedhin, Tarafdar, Manne, Pothen 2007, Alg. 4.1), see
+    :mod:`coloring._star`. Decompression is direct: one gather.
+``"acyclic"``
+    Acyclic coloring with two-colored trees in a union-find forest (same paper, Alg. 3.1),
+    see :mod:`coloring._acyclic`. Fewer colors; decompression by substitution.
+
+Contract with :mod:`coloring._api`: :func:`color_symmetric` takes the full symmetric CSR
+pattern (sorted indices, the diagonal optional) and a vertex order, and returns a plan
+with ``colors``, ``ncolors``, ``problem``, ``flat_index`` (star only, else None) and
+``decompress_into(B, out_data)``; :func:`check_symmetric` verifies a coloring.
+
+Options: ``improve=`` runs iterated greedy passes (never worse); ``postprocess=True``
+drops neutral colors, the colors decompression never reads (SparseMatrixColorings.jl's
+post-processing), by moving their vertices into read colors where that keeps every value
+exact. A post-processed plan's colors are a seed assignment with ``0..ncolors-1``, not a
+proper coloring, so it is off by default (``check_symmetric`` would reject it; use
+:func:`check_direct_recovery` for star plans).
+
+Run ``python -m coloring._symmetric_bench`` for colors and median times on the issue's problems.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from coloring._acyclic import AcyclicPlan, acyclic_coloring
+from coloring._errors import ColoringError
+from coloring._star import StarPlan, star_coloring
+from coloring._symmetric_graph import SymmetricGraph, check_order
+from coloring._symmetric_improve import iterated_greedy
+from coloring._symmetric_postprocess import check_direct_recovery, drop_neutral_colors
+
+__all__ = ["color_symmetric", "check_symmetric", "check_direct_recovery",
+           "drop_neutral_colors", "SYMMETRIC_PROBLEMS", "SymmetricPlan"]
+
+SymmetricPlan = StarPlan | AcyclicPlan
+
+
+def _star_kernel(graph: SymmetricGraph, order: np.ndarray):
+    return star_coloring(graph, order)
+
+
+def _star_plan(graph: SymmetricGraph, result) -> StarPlan:
+    return StarPlan(graph, *result)
+
+
+def _acyclic_plan(graph: SymmetricGraph, colors: np.ndarray) -> AcyclicPlan:
+    return AcyclicPlan(graph, colors)
+
+
+class SymmetricStrategy(NamedTuple):
+    """A symmetric problem: its coloring kernel, the colors in its output, its plan."""
+
+    kernel: Callable[[SymmetricGraph, np.ndarray], Any]
+    colors_of: Callable[[Any], np.ndarray]
+    plan: Callable[[SymmetricGraph, Any], Any]
+
+
+SYMMETRIC_PROBLEMS: dict[str, SymmetricStrategy] = {
+    "star": SymmetricStrategy(_star_kernel, lambda result: result[0], _star_plan),
+    "acyclic": SymmetricStrategy(acyclic_coloring, lambda colors: colors, _acyclic_plan),
+}
+
+
+def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
+                    order: np.ndarray, *, postprocess: bool = False, improve: int = 0,
+                    time_limit: float | None = None, seed: Any = None) -> SymmetricPlan:
+    """Color the adjacency graph of a symmetric pattern and plan its decompression.
+
+    Parameters
+    ----------
+    indptr, indices : numpy.ndarray
+        CSR structure of the full symmetric pattern (both triangles), sorted column
+        indices; diagonal entries are allowed (they are not edges, and are decompressed
+        from ``B[i, color[i]]``). Explicit zeros are structural entries.
+    problem : {"star", "acyclic"}
+        Star coloring (direct decompression) or acyclic coloring (substitution).
+    order : numpy.ndarray
+        Permutation of ``0..n-1``: the greedy coloring visits vertices in this order.
+    postprocess : bool
+        Drop the colors that decompression never reads (neutral colors, see
+        :mod:`coloring._symmetric_postprocess`). The colors are then a seed assignment,
+        no longer a proper coloring: ``check_symmetric`` rejects them, and
+        ``plan.proper_colors`` keeps the coloring before.
+    improve : int
+        Passes of the improvement search (:mod:`coloring._symmetric_improve`: iterated
+        greedy over color classes and order perturbations); never worse.
+    time_limit : float, optional
+        Seconds allowed to the improvement passes.
+    seed : int or numpy.random.Generator, optional
+        Seed of the improvement pass's random moves.
+
+    Returns
+    -------
+    StarPlan or AcyclicPlan
+        ``.colors`` (int64, ``0..ncolors-1``), ``.ncolors``, ``.problem``,
+        ``.flat_index`` (star: ``(nnz,)`` positions in a C-ordered ``(n, ncolors)`` B;
+        acyclic: None) and ``.decompress_into(B, out_data)``.
+
+    Raises
+    ------
+    ColoringError
+        Unknown problem, an order that is not a permutation, or a pattern that is not
+        structurally symmetric / sorted.
+    """
+    try:
+        strategy = SYMMETRIC_PROBLEMS[problem]
+    except KeyError:
+        raise ColoringError(f"unknown symmetric problem {problem!r}; "
+                            f"choose one of {sorted(SYMMETRIC_PROBLEMS)}") from None
+    graph = SymmetricGraph(indptr, indices)
+    order = check_order(order, graph.n)
+    result = strategy.kernel(graph, order)
+    if improve:
+        result = iterated_greedy(graph, order, result, strategy.kernel, strategy.colors_of,
+                                 iterations=int(improve), time_limit=time_limit, seed=seed)
+    plan = strategy.plan(graph, result)
+    if postprocess:
+        drop_neutral_colors(plan)
+    return plan
+
+
+# ------------------------------------------------------------------------------- checks
+
+
+@njit(cache=True)
+def _neighbor_color_counts(indptr, indices, color):
+    """``count[p]``: how many neighbors of row ``i`` have the color of column ``j``, for
+    each stored off-diagonal entry ``p = (i, j)``; also the first improperly colored edge."""
+    n = indptr.size - 1
+    count = np.zeros(indices.size, np.int64)
+    ncol = 0
+    for i in range(n):
+        if color[i] + 1 > ncol:
+            ncol = color[i] + 1
+    tally = np.zeros(ncol, np.int64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if j != i:
+                if color[j] == color[i]:
+                    return count, i, j
+                tally[color[j]] += 1
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if j != i:
+                count[p] = tally[color[j]]
+        for p in range(indptr[i], indptr[i + 1]):
+            tally[color[indices[p]]] = 0
+    return count, -1, -1
+
+
+@njit(cache=True)
+def _first_bicolored_p4(edge_u, edge_v, pos_u, pos_v, count):
+    """Middle edge ``(b, c)`` of a two-colored path a-b-c-d, or (-1, -1).
+
+    Such a path exists exactly when ``b`` has two neighbors of ``c``'s color and ``c`` two
+    of ``b``'s (the coloring being proper, the four vertices are then distinct).
+    """
+    for e in range(edge_u.size):
+        if count[pos_u[e]] >= 2 and count[pos_v[e]] >= 2:
+            return edge_u[e], edge_v[e]
+    return -1, -1
+
+
+@njit(cache=True)
+def _first_bicolored_cycle_edge(indptr, indices, edge_u, edge_v, pos_u, pos_v, color):
+    """An edge closing a two-colored cycle, or (-1, -1).
+
+    Union-find over the pairs (vertex, neighbor color): edge ``(u, v)`` joins ``(u,
+    color[v])`` and ``(v, color[u])``; a join inside one set closes a two-colored cycle.
+    """
+    n = indptr.size - 1
+    slot_of_pos = np.full(indices.size, -1, np.int64)
+    last_row = np.full(n + 1, -1, np.int64)
+    slot_id = np.empty(n + 1, np.int64)
+    nslots = 0
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if j == i:
+                continue
+            if last_row[color[j]] != i:
+                last_row[color[j]] = i
+                slot_id[color[j]] = nslots
+                nslots += 1
+            slot_of_pos[p] = slot_id[color[j]]
+    parent = np.arange(nslots)
+    for e in range(edge_u.size):
+        a = slot_of_pos[pos_u[e]]
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        b = slot_of_pos[pos_v[e]]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        if a == b:
+            return edge_u[e], edge_v[e]
+        parent[a] = b
+    return -1, -1
+
+
+def _other_neighbor(indptr, indices, colors, b, c):
+    """A neighbor of ``b`` other than ``c`` with the color of ``c`` (for messages)."""
+    for x in indices[indptr[b]:indptr[b + 1]]:
+        if x != b and x != c and colors[x] == colors[c]:
+            return int(x)
+    return -1
+
+
+def check_symmetric(indptr: np.ndarray, indices: np.ndarray, colors: np.ndarray,
+                    problem: str) -> None:
+    """Verify a star or acyclic coloring of a symmetric pattern.
+
+    Parameters
+    ----------
+    indptr, indices : numpy.ndarray
+        CSR structure of the full symmetric pattern (sorted; diagonal allowed).
+    colors : numpy.ndarray
+        One non-negative integer color per vertex.
+    problem : {"star", "acyclic"}
+        ``"star"``: distance-1 proper and every path on four vertices uses at least three
+        colors. ``"acyclic"``: distance-1 proper and no cycle uses only two colors.
+
+    Raises
+    ------
+    ColoringError
+        Naming an offending pair of columns and the violated property.
+    """
+    if problem not in SYMMETRIC_PROBLEMS:
+        raise ColoringError(f"unknown symmetric problem {problem!r}; "
+                            f"choose one of {sorted(SYMMETRIC_PROBLEMS)}")
+    graph = SymmetricGraph(indptr, indices)
+    colors = np.ascontiguousarray(colors, dtype=np.int64)
+    if colors.shape != (graph.n,):
+        raise ColoringError(f"colors must have shape ({graph.n},), got {colors.shape}")
+    if graph.n and colors.min() < 0:
+        raise ColoringError("colors must be non-negative")
+    count, i, j = _neighbor_color_counts(graph.indptr, graph.indices, colors)
+    if i >= 0:
+        raise ColoringError(
+            f"columns {i} and {j} are adjacent (entry ({i}, {j}) is stored) but share "
+            f"color {colors[i]}: not a distance-1 coloring")
+    if problem == "star":
+        b, c = _first_bicolored_p4(graph.edge_u, graph.edge_v, graph.pos_u, graph.pos_v,
+                                   count)
+        if b >= 0:
+            a = _other_neighbor(graph.indptr, graph.indices, colors, b, c)
+            d = _other_neighbor(graph.indptr, graph.indices, colors, c, b)
+            raise ColoringError(
+                f"columns {b} and {c} (colors {colors[b]}, {colors[c]}) are the middle of "
+                f"the two-colored path {a}-{b}-{c}-{d}: not a star coloring, so "
+                f"A[{b}, {c}] cannot be read directly")
+    else:
+        u, v = _first_bicolored_cycle_edge(graph.indptr, graph.indices, graph.edge_u,
+                                           graph.edge_v, graph.pos_u, graph.pos_v, colors)
+        if u >= 0:
+            raise ColoringError(
+                f"columns {u} and {v} (colors {colors[u]}, {colors[v]}) close a cycle that "
+                f"uses only these two colors: not an acyclic coloring")

@@ -1,0 +1,198 @@
+"""Column and row coloring: validity against a brute-force check written here."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import coloring
+from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
+
+ORDERS = ("natural", "random", "largest_first", "smallest_last", "incidence_degree",
+          "dynamic_largest_first")
+
+
+def brute_force_column_valid(A, colors):
+    """True when no two distinct columns of one color share a row (dense double loop)."""
+    D = (sp.csr_array(A).toarray() != 0) if sp.issparse(A) else np.asarray(A) != 0
+    if sp.issparse(A):  # stored explicit zeros are structural
+        D = np.zeros(A.shape, bool)
+        coo = sp.coo_array(A)
+        D[coo.row, coo.col] = True
+    n = D.shape[1]
+    for j1 in range(n):
+        for j2 in range(j1 + 1, n):
+            if colors[j1] == colors[j2] and np.any(D[:, j1] & D[:, j2]):
+                return False
+    return True
+
+
+def structured_patterns():
+    """Named structured families, small enough for the brute-force check."""
+    n = 30
+    out = {}
+    out["banded"] = sp.diags_array([np.ones(n - abs(k)) for k in range(-3, 4)],
+                                   offsets=list(range(-3, 4)), shape=(n, n)).tocsr()
+    out["arrowhead"] = sp.csr_array(arrowhead_hessian_sparsity(n))
+    g = 5
+    lap1 = sp.diags_array([np.ones(g - 1), np.ones(g), np.ones(g - 1)], offsets=[-1, 0, 1])
+    out["grid"] = sp.csr_array(sp.kronsum(lap1, lap1))
+    out["brusselator"] = brusselator_sparsity(4)
+    out["block_diagonal"] = sp.csr_array(sp.block_diag([np.ones((3, 4))] * 5))
+    out["empty"] = sp.csr_array((7, 5))
+    dense_row = np.eye(12)
+    dense_row[4, :] = 1
+    out["dense_row"] = sp.csr_array(dense_row)
+    dense_col = np.eye(12)
+    dense_col[:, 7] = 1
+    out["dense_col"] = sp.csr_array(dense_col)
+    out["diagonal"] = sp.eye_array(9, format="csr")
+    out["nonsquare_wide"] = sp.random_array((5, 40), density=0.2, rng=1, format="csr")
+    out["nonsquare_tall"] = sp.random_array((40, 5), density=0.2, rng=2, format="csr")
+    return out
+
+
+STRUCTURED = structured_patterns()
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURED))
+@pytest.mark.parametrize("order", ORDERS)
+def test_structured_column_colorings_are_valid(name, order):
+    A = STRUCTURED[name]
+    r = coloring.color(A, "column", order, seed=0)
+    assert r.colors.shape == (A.shape[1],)
+    assert brute_force_column_valid(A, r.colors)
+    if r.colors.size:
+        assert set(np.unique(r.colors)) == set(range(r.ncolors))
+    # lower bound: a row's columns all need distinct colors
+    assert r.ncolors >= (np.diff(sp.csr_array(A).indptr).max() if A.shape[0] else 0)
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURED))
+def test_structured_row_colorings_are_valid(name):
+    A = STRUCTURED[name]
+    r = coloring.color(A, "row", ("largest_first", "smallest_last"))
+    assert r.colors.shape == (A.shape[0],)
+    assert brute_force_column_valid(sp.csr_array(A).T, r.colors)
+
+
+def test_known_counts():
+    assert coloring.color(STRUCTURED["diagonal"]).ncolors == 1
+    assert coloring.color(STRUCTURED["empty"]).ncolors == 1  # empty columns share color 0
+    assert coloring.color(STRUCTURED["dense_row"]).ncolors == 12
+    assert coloring.color(STRUCTURED["dense_col"]).ncolors == 2
+    assert coloring.color(sp.csr_array((0, 0))).ncolors == 0
+    assert coloring.color(STRUCTURED["block_diagonal"]).ncolors == 4
+
+
+@st.composite
+def random_patterns(draw):
+    m = draw(st.integers(0, 25))
+    n = draw(st.integers(0, 25))
+    density = draw(st.sampled_from([0.0, 0.05, 0.2, 0.5, 1.0]))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    D = rng.random((m, n)) < density
+    if m and n and draw(st.booleans()):  # a dense row or column
+        if draw(st.booleans()):
+            D[rng.integers(m), :] = True
+        else:
+            D[:, rng.integers(n)] = True
+    return D
+
+
+@settings(max_examples=40)
+@given(random_patterns(), st.sampled_from(ORDERS), st.booleans())
+def test_random_patterns_column(D, order, improve):
+    r = coloring.color(D, "column", order, seed=1, improve=5 if improve else 0)
+    assert brute_force_column_valid(D, r.colors)
+    rr = coloring.color(D, "row", order, seed=1)
+    assert brute_force_column_valid(D.T, rr.colors)
+
+
+@settings(max_examples=25)
+@given(random_patterns())
+def test_tuple_of_orders_never_worse_than_each(D):
+    single = {o: coloring.color(D, "column", o, seed=3).ncolors for o in ORDERS}
+    r = coloring.color(D, "column", ORDERS, seed=3)
+    assert r.ncolors == min(single.values())
+    assert brute_force_column_valid(D, r.colors)
+
+
+@settings(max_examples=25)
+@given(random_patterns(), st.integers(0, 20))
+def test_improvement_never_worse(D, iterations):
+    base = coloring.color(D, "column", "natural")
+    better = coloring.color(D, "column", "natural", improve=iterations, seed=iterations)
+    assert better.ncolors <= base.ncolors
+    assert brute_force_column_valid(D, better.colors)
+
+
+def test_iterated_greedy_directly_never_worse():
+    A = brusselator_sparsity(8)
+    P = sp.csr_array(A)
+    T = sp.csc_array(A)
+    g = coloring.NeighborhoodGraph.bipartite(T.indptr.astype(np.int64), T.indices.astype(np.int64),
+                                             P.indptr.astype(np.int64), P.indices.astype(np.int64))
+    colors = np.arange(A.shape[1])  # the trivial coloring is valid
+    improved = coloring.iterated_greedy(g, colors, iterations=10, seed=0)
+    assert improved.max() + 1 <= A.shape[1]
+    assert brute_force_column_valid(A, improved)
+    assert np.array_equal(coloring.iterated_greedy(g, colors, iterations=0), colors)
+
+
+def test_explicit_zeros_are_structural():
+    # columns 0 and 1 share row 0 only through an explicitly stored zero
+    A = sp.csr_array((np.array([1.0, 0.0, 1.0]), np.array([0, 1, 1]), np.array([0, 2, 3])),
+                     shape=(2, 2))
+    r = coloring.color(A)
+    assert r.ncolors == 2
+    assert r.pattern.nnz == 3
+    dense = coloring.color(A.toarray())  # a dense array contributes only its nonzeros
+    assert dense.ncolors == 1
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil", "dok", "bsr", "dia"])
+def test_any_scipy_format(fmt):
+    A = brusselator_sparsity(4).astype(float)
+    ref = coloring.color(A, order="smallest_last")
+    r = coloring.color(A.asformat(fmt), order="smallest_last")
+    assert np.array_equal(r.colors, ref.colors)
+    r2 = coloring.color(sp.csr_matrix(A), order="smallest_last")  # spmatrix too
+    assert np.array_equal(r2.colors, ref.colors)
+
+
+def test_duplicates_in_coo_input():
+    A = sp.coo_array((np.ones(4), (np.array([0, 0, 1, 1]), np.array([0, 0, 1, 0]))),
+                     shape=(2, 2))
+    r = coloring.color(A)
+    assert r.pattern.nnz == 3
+    assert brute_force_column_valid(A, r.colors)
+
+
+def test_networkx_graph_input():
+    nx = pytest.importorskip("networkx")
+    G = nx.path_graph(6)
+    r = coloring.color(G)
+    # path with diagonal: columns at distance <= 2 conflict
+    assert r.ncolors == 3
+    assert r.pattern.shape == (6, 6)
+    assert r.pattern.nnz == 6 + 2 * 5
+
+
+@pytest.mark.parametrize("N", [8, 16])
+def test_brusselator_reaches_ten_colors(N):
+    A = brusselator_sparsity(N)
+    r = coloring.color(A, order=coloring.BEST_ORDERS, improve=True)
+    assert brute_force_column_valid(A, r.colors) if N == 8 else True
+    coloring.check(A, r)
+    assert r.ncolors <= 10
+
+
+def test_lower_bounds_per_problem():
+    D = np.zeros((4, 6), bool)
+    D[0, :5] = True  # a row with 5 nonzeros
+    D[:, 5] = True  # a column with 4 nonzeros
+    assert coloring.color(D, "column").lower_bound == 6
+    assert coloring.color(D, "row").lower_bound == 4
+    assert coloring.color(D, "row").ncolors >= 4
