@@ -145,18 +145,25 @@ def cases(quick: bool, smoke: bool = False
 # ------------------------------------------------------------------------------ timing
 
 
-def median_seconds(fn: Callable[[], Any], repeats: int, budget: float = 5.0) -> tuple[Any, float]:
-    """Median wall time of ``repeats`` calls (fewer if one call exceeds ``budget``/repeats)."""
-    times = []
+def median_seconds(fn: Callable[[], Any], repeats: int, budget: float = 5.0
+                   ) -> tuple[Any, float, float]:
+    """``(result, median wall seconds, median CPU seconds)`` of ``repeats`` calls.
+
+    Fewer calls are made once ``budget`` seconds have passed. The CPU time of this
+    process is reported too: on a loaded machine the wall time of a millisecond call is
+    dominated by waiting for a core, while the (single-threaded) CPU time is not.
+    """
+    walls, cpus = [], []
     result = None
     start = time.perf_counter()
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+        walls.append(time.perf_counter() - t)
         if time.perf_counter() - start > budget:
             break
-    return result, statistics.median(times)
+    return result, statistics.median(walls), statistics.median(cpus)
 
 
 def column_intersection_graph(A: sp.csr_array):
@@ -178,9 +185,9 @@ def symmetric_or_none(A: sp.csr_array) -> sp.csr_array | None:
 # -------------------------------------------------------------------------------- main
 
 
-def _row(problem, matrix, A, method, colors, seconds, note="") -> dict:
+def _row(problem, matrix, A, method, colors, seconds, note="", cpu=None) -> dict:
     return {"problem": problem, "matrix": matrix, "n": int(A.shape[1]), "nnz": int(A.nnz),
-            "method": method, "colors": colors, "seconds": seconds,
+            "method": method, "colors": colors, "seconds": seconds, "cpu_seconds": cpu,
             "colpack_best": COLPACK_BEST.get((problem, matrix)),
             "colpack_seconds": COLPACK_TIME.get((problem, matrix, method)), "note": note}
 
@@ -190,6 +197,8 @@ def _print_row(r: dict) -> None:
     ref_t = f"  (ColPack {r['colpack_seconds'] * 1e3:.0f} ms)" if r["colpack_seconds"] else ""
     colors = "-" if r["colors"] is None else r["colors"]
     secs = "-" if r["seconds"] is None else f"{r['seconds'] * 1e3:10.2f} ms"
+    if r.get("cpu_seconds") is not None:
+        secs += f" (cpu {r['cpu_seconds'] * 1e3:.2f})"
     print(f"{r['problem']:8} {r['matrix']:20} n={r['n']:>8} nnz={r['nnz']:>9} "
           f"{r['method']:22} colors={colors!s:>6} {ref} {secs}{ref_t} {r['note']}", flush=True)
 
@@ -231,11 +240,11 @@ def run(quick: bool = False, *, peers: bool = True, only: Sequence[str] = (),
                     M, problem, order, seed=0, improve=improve))
                 reps = 1 if (improve or big) else repeats
                 try:
-                    res, secs = median_seconds(fn, reps)
+                    res, secs, cpu = median_seconds(fn, reps)
                 except (NotImplementedError, coloring.ColoringError) as exc:
                     rows.append(_row(problem, matrix, M, label, None, None, f"error: {exc}"))
                 else:
-                    rows.append(_row(problem, matrix, M, label, res.ncolors, secs, note))
+                    rows.append(_row(problem, matrix, M, label, res.ncolors, secs, note, cpu))
                 _print_row(rows[-1])
             if problem == "column" and peers:
                 rows.extend(_peers(matrix, A, repeats))
@@ -248,22 +257,26 @@ def run(quick: bool = False, *, peers: bool = True, only: Sequence[str] = (),
 def _peers(matrix: str, A: sp.csr_array, repeats: int) -> list[dict]:
     out = []
     # scipy's group_columns: a sequential Python-level greedy; ~1 minute near nnz 2e6
-    if A.nnz <= 1_000_000 and A.shape[1] <= 300_000:
+    if A.nnz <= 6_000_000:
         from scipy.optimize._numdiff import group_columns
 
-        groups, secs = median_seconds(lambda: group_columns(A, order=0), 1 if A.nnz > 1e5 else 3)
-        out.append(_row("column", matrix, A, "scipy group_columns", int(groups.max()) + 1, secs))
+        groups, secs, cpu = median_seconds(lambda: group_columns(A, order=0),
+                                           1 if A.nnz > 1e5 else 3)
+        out.append(_row("column", matrix, A, "scipy group_columns", int(groups.max()) + 1, secs,
+                        cpu=cpu))
     else:
         out.append(_row("column", matrix, A, "scipy group_columns", None, None,
                         "skipped: would take over a minute"))
     _print_row(out[-1])
-    if A.shape[1] <= 20_000 and A.nnz <= 200_000:
+    # networkx needs the column-intersection graph: about sum(row nnz ** 2) edges
+    edges = int((np.diff(A.indptr).astype(np.int64) ** 2).sum())
+    if A.shape[1] <= 40_000 and edges <= 2_000_000:
         import networkx as nx
 
         G = column_intersection_graph(A)
-        res, secs = median_seconds(lambda: nx.greedy_color(G, "largest_first"), 1)
+        res, secs, cpu = median_seconds(lambda: nx.greedy_color(G, "largest_first"), 1)
         out.append(_row("column", matrix, A, "networkx largest_first", max(res.values()) + 1
-                        if res else 0, secs, "graph build not timed"))
+                        if res else 0, secs, "graph build not timed", cpu))
     else:
         out.append(_row("column", matrix, A, "networkx largest_first", None, None,
                         "skipped: would take over a minute"))
@@ -281,9 +294,9 @@ def _decompression_rows(matrix: str, A: sp.csr_array, repeats: int) -> list[dict
     flat = P.reshape(-1)
     idx = res.decompression_index("batch_first")
     reps = max(repeats, 20) if repeats > 1 else 3
-    _, t_dec = median_seconds(lambda: res.decompress(B, out=out), reps)
-    _, t_new = median_seconds(lambda: res.decompress(B), reps)
-    _, t_gather = median_seconds(lambda: flat[idx], reps)  # one plain numpy gather
+    _, t_dec, _ = median_seconds(lambda: res.decompress(B, out=out), reps)
+    _, t_new, _ = median_seconds(lambda: res.decompress(B), reps)
+    _, t_gather, _ = median_seconds(lambda: flat[idx], reps)  # one plain numpy gather
     rows = [_row("decomp", matrix, A, "decompress out=", res.ncolors, t_dec,
                  f"ratio to one numpy gather: {t_dec / t_gather:.2f}"),
             _row("decomp", matrix, A, "decompress (new csr)", res.ncolors, t_new,

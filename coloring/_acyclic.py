@@ -292,20 +292,35 @@ class AcyclicPlan:
     flat_index : None
         Acyclic decompression is not a gather.
 
+    The substitution order is built on first use (decompression or post-processing), so
+    coloring alone does not pay for it; ``validate=True`` builds it at once.
+
     Raises
     ------
     ColoringError
         If ``colors`` has a two-colored cycle (decompression by substitution would be
-        impossible).
+        impossible): at construction with ``validate=True``, else on first use.
     """
 
     problem = "acyclic"
     flat_index = None
 
-    def __init__(self, graph: SymmetricGraph, colors: np.ndarray) -> None:
+    def __init__(self, graph: SymmetricGraph, colors: np.ndarray, *,
+                 validate: bool = False) -> None:
         self.graph = graph
         self.colors = colors
         self.ncolors = int(colors.max()) + 1 if colors.size else 0
+        self._built = False
+        if validate:
+            self._build()
+
+    postprocessed = False
+
+    def _build(self) -> None:
+        """Peel the two-colored trees once (on first use unless validated eagerly)."""
+        if self._built:
+            return
+        graph, colors = self.graph, self.colors
         slot_of_pos, nslots = _vertex_color_slots(graph.indptr, graph.indices, colors)
         (self._read_row, self._read_col, self._acc_src, self._acc_dst, self._out_a,
          self._out_b, ndone, self._diag_pos, self._diag_row) = _peeling_plan(
@@ -317,17 +332,18 @@ class AcyclicPlan:
                 "substitution cannot recover the Hessian; recolor with problem='acyclic'")
         self._diag_col = colors[self._diag_row]
         self._acc = np.zeros(nslots)
-
-    postprocessed = False
+        self._built = True
 
     def read_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows and colors of ``B`` that substitution reads (steps, then diagonal)."""
+        self._build()
         return (np.concatenate([self._read_row, self._diag_row]),
                 np.concatenate([self._read_col, self._diag_col]))
 
     def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
         """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
         index (used by :func:`coloring._symmetric_postprocess.drop_neutral_colors`)."""
+        self._build()
         self.colors = colors
         self.ncolors = int(ncolors)
         self._read_col = colmap[self._read_col]
@@ -351,6 +367,7 @@ class AcyclicPlan:
             ``out_data``.
         """
         _check_b(B, self.graph.n, self.ncolors, out_data, self.graph.nnz)
+        self._build()
         acc = self._acc
         if acc.dtype != np.result_type(B.dtype, np.float64):
             acc = np.zeros(acc.size, np.result_type(B.dtype, np.float64))

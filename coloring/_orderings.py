@@ -61,6 +61,9 @@ class NeighborhoodGraph(NamedTuple):
     #: True when ``L1`` is the identity and rows of ``L2`` have unique entries, so that a
     #: degree is a row length minus its diagonal entry (no marker pass needed).
     is_adjacency: bool = False
+    #: True when ``L2`` is the transpose of ``L1`` (a bipartite graph): then the colors
+    #: next to an intermediate node can be kept as one bit mask per node.
+    is_bipartite: bool = False
 
     @classmethod
     def adjacency(cls, indptr: np.ndarray, indices: np.ndarray) -> "NeighborhoodGraph":
@@ -83,7 +86,7 @@ class NeighborhoodGraph(NamedTuple):
         pattern (rows -> columns) second; for row coloring the other way round.
         """
         n = own_indptr.size - 1
-        return cls(n, own_indptr, own_indices, other_indptr, other_indices)
+        return cls(n, own_indptr, own_indices, other_indptr, other_indices, False, True)
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -148,7 +151,7 @@ def _by_decreasing_key(key):
 # list so that removal from the middle is O(1) without per-bucket storage.
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _push_back(v, key, head, tail, nxt, prv):
     """Append ``v`` to the stack of bucket ``key[v]``."""
     d = key[v]
@@ -162,7 +165,7 @@ def _push_back(v, key, head, tail, nxt, prv):
     tail[d] = v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pop_back(d, head, tail, nxt, prv):
     """Remove and return the last vertex of bucket ``d`` (which must be non-empty)."""
     v = tail[d]
@@ -175,7 +178,7 @@ def _pop_back(d, head, tail, nxt, prv):
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _swap_remove(u, key, head, tail, nxt, prv):
     """Remove ``u`` from its bucket; the bucket's last vertex takes its place."""
     d = key[u]
@@ -241,7 +244,7 @@ def _smallest_last(n, p1, i1, p2, i2, deg):
     return order
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _unlink(u, key, head, tail, nxt, prv):
     """Remove ``u`` from its bucket, keeping the order of the others."""
     d = key[u]

@@ -19,6 +19,7 @@ flags, so ``B`` is never copied. Both indices are built lazily and cached.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,8 @@ class ColoringResult:
         self._index_cache: dict[tuple[str, str], np.ndarray | None] = {}
         self._triangle_cache: dict[str, tuple[np.ndarray, sp.csr_array]] = {}
         self._full_buffer: np.ndarray | None = None
+        # id(target pattern) -> weak references to index arrays of an `out` already compared
+        self._verified: dict[int, tuple[weakref.ref, weakref.ref]] = {}
 
     # ------------------------------------------------------------------ basic shapes
 
@@ -281,8 +284,12 @@ class ColoringResult:
         if out.shape != target.shape:
             raise ColoringError(f"out has shape {out.shape}, expected {target.shape}")
         same = ((out.indices is target.indices and out.indptr is target.indptr)
-                or (np.array_equal(out.indptr, target.indptr)
-                    and np.array_equal(out.indices, target.indices)))
+                or self._verified_before(out, target))
+        if not same and (np.array_equal(out.indptr, target.indptr)
+                         and np.array_equal(out.indices, target.indices)):
+            # remember this matrix's index arrays: later calls skip the O(nnz) comparison
+            self._verified[id(target)] = (weakref.ref(out.indices), weakref.ref(out.indptr))
+            same = True
         if not same:
             raise ColoringError(
                 "out does not have the pattern of this coloring (indptr/indices differ); "
@@ -290,6 +297,10 @@ class ColoringResult:
         if out.data.dtype != dtype:
             raise ColoringError(f"out.data has dtype {out.data.dtype} but B has dtype {dtype}; "
                                 f"pass B of the same dtype or a new out")
+
+    def _verified_before(self, out: Any, target: sp.csr_array) -> bool:
+        refs = self._verified.get(id(target))
+        return refs is not None and refs[0]() is out.indices and refs[1]() is out.indptr
 
     def decompress(self, B: Any, *, out: sp.csr_array | None = None,
                    uplo: str = "F") -> sp.csr_array:

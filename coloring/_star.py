@@ -141,8 +141,7 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
 
 
 @njit(cache=True)
-def _orient_trivial_stars(indptr, indices, edge_u, edge_v, color, star_of_edge, hub,
-                          ncolors):
+def _orient_trivial_stars(indptr, indices, edge_of_pos, color, star_of_edge, hub, ncolors):
     """Choose a hub for every single-edge star, preferring colors already needed.
 
     A color is needed by decompression if it is the color of a hub or of a vertex with a
@@ -159,44 +158,40 @@ def _orient_trivial_stars(indptr, indices, edge_u, edge_v, color, star_of_edge, 
     for s in range(hub.size):
         if hub[s] >= 0:
             used[color[hub[s]]] = True
-    for e in range(edge_u.size):
-        s = star_of_edge[e]
-        if hub[s] != TRIVIAL:
-            continue
-        u = edge_u[e]
-        v = edge_v[e]
-        if used[color[u]]:
-            hub[s] = u
-        elif used[color[v]]:
-            hub[s] = v
-        else:
-            hub[s] = u
-            used[color[u]] = True
+    for u in range(n):
+        for p in range(indptr[u], indptr[u + 1]):
+            v = indices[p]
+            if v <= u:
+                continue
+            s = star_of_edge[edge_of_pos[p]]
+            if hub[s] != TRIVIAL:
+                continue
+            if used[color[u]]:
+                hub[s] = u
+            elif used[color[v]]:
+                hub[s] = v
+            else:
+                hub[s] = u
+                used[color[u]] = True
     return used
 
 
 @njit(cache=True)
-def _star_read_positions(indptr, indices, edge_of_pos, color, star_of_edge, hub):
-    """Row and color of ``B`` that holds each stored entry (``A[leaf, hub]`` alone)."""
+def _star_flat_index(indptr, indices, edge_of_pos, color, star_of_edge, hub, ncolors):
+    """Position in C-ordered ``B`` (n, ncolors) of each stored entry: ``A[leaf, hub]``
+    sits alone in ``B[leaf, color[hub]]``, ``A[i, i]`` in ``B[i, color[i]]``."""
     n = indptr.size - 1
-    nnz = indices.size
-    rows = np.empty(nnz, np.int64)
-    cols = np.empty(nnz, np.int64)
+    flat = np.empty(indices.size, np.int64)
     for i in range(n):
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
             if j == i:
-                rows[p] = i
-                cols[p] = color[i]
-                continue
-            h = hub[star_of_edge[edge_of_pos[p]]]
-            if h == j:
-                rows[p] = i
-                cols[p] = color[j]
+                flat[p] = i * ncolors + color[i]
+            elif hub[star_of_edge[edge_of_pos[p]]] == j:
+                flat[p] = i * ncolors + color[j]
             else:
-                rows[p] = j
-                cols[p] = color[i]
-    return rows, cols
+                flat[p] = j * ncolors + color[i]
+    return flat
 
 
 @njit(cache=True)
@@ -207,10 +202,10 @@ def _gather(flat, index, out):
 
 
 @njit(cache=True)
-def _gather_2d(B, rows, cols, out):
-    """``out[p] = B[rows[p], cols[p]]`` for a ``B`` of any memory layout."""
-    for p in range(rows.size):
-        out[p] = B[rows[p], cols[p]]
+def _gather_2d(B, flat, ncolors, out):
+    """``out[p] = B[flat[p] // ncolors, flat[p] % ncolors]`` for ``B`` of any layout."""
+    for p in range(flat.size):
+        out[p] = B[flat[p] // ncolors, flat[p] % ncolors]
 
 
 def star_coloring(graph: SymmetricGraph, order: np.ndarray):
@@ -244,11 +239,11 @@ class StarPlan:
         Star of each edge of :class:`SymmetricGraph`.
     needed_colors : numpy.ndarray
         ``(ncolors,)`` bool: colors read by decompression (hub colors and the colors of
-        vertices with a stored diagonal entry). A color that is not needed could be
-        dropped from the seed matrix (see the module docstring of ``_symmetric``).
+        vertices with a stored diagonal entry). The others are dropped by
+        :func:`coloring._symmetric_postprocess.drop_neutral_colors`.
     flat_index : numpy.ndarray
         ``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered, shape
-        ``(n, ncolors)``) of each stored entry.
+        ``(n, ncolors)``) of each stored entry; computed on first access.
     """
 
     problem = "star"
@@ -260,34 +255,44 @@ class StarPlan:
         self.star_of_edge = star_of_edge
         self.hub = hub
         self.needed_colors = _orient_trivial_stars(
-            graph.indptr, graph.indices, graph.edge_u, graph.edge_v, colors,
-            star_of_edge, hub, self.ncolors)
-        self._rows, self._cols = _star_read_positions(
-            graph.indptr, graph.indices, graph.edge_of_pos, colors, star_of_edge, hub)
-        self.flat_index = self._rows * self.ncolors + self._cols
-        self._flat_index_t = None  # index into B.T.ravel() for F-ordered B, built lazily
+            graph.indptr, graph.indices, graph.edge_of_pos, colors, star_of_edge, hub,
+            self.ncolors)
+        self._flat_index = None  # gather indices are built on first use
+        self._flat_index_t = None
 
     postprocessed = False
 
+    @property
+    def flat_index(self) -> np.ndarray:
+        """``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered ``(n, ncolors)``)."""
+        if self._flat_index is None:
+            g = self.graph
+            self._flat_index = _star_flat_index(g.indptr, g.indices, g.edge_of_pos,
+                                                self.colors, self.star_of_edge, self.hub,
+                                                self.ncolors)
+        return self._flat_index
+
     def read_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Row and color of ``B`` read for each stored entry (``(nnz,)`` each)."""
-        return self._rows, self._cols
+        k = max(self.ncolors, 1)
+        return self.flat_index // k, self.flat_index % k
 
     def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
         """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
         index (used by :func:`coloring._symmetric_postprocess.drop_neutral_colors`)."""
+        rows, cols = self.read_positions()
         self.colors = colors
         self.ncolors = int(ncolors)
-        self._cols = colmap[self._cols]
         self.needed_colors = np.ones(self.ncolors, dtype=bool)
-        self.flat_index = self._rows * self.ncolors + self._cols
+        self._flat_index = rows * self.ncolors + colmap[cols]
         self._flat_index_t = None
 
     @property
     def flat_index_transposed(self) -> np.ndarray:
         """``(nnz,)`` positions in ``B.T.ravel()`` for ``B.T`` C-ordered ``(ncolors, n)``."""
         if self._flat_index_t is None:
-            self._flat_index_t = self._cols * self.graph.n + self._rows
+            rows, cols = self.read_positions()
+            self._flat_index_t = cols * self.graph.n + rows
         return self._flat_index_t
 
     def decompress_into(self, B: np.ndarray, out_data: np.ndarray) -> np.ndarray:
@@ -313,7 +318,7 @@ class StarPlan:
         elif B.flags.f_contiguous:
             _gather(B.T.reshape(-1), self.flat_index_transposed, out_data)
         else:
-            _gather_2d(B, self._rows, self._cols, out_data)
+            _gather_2d(B, self.flat_index, self.ncolors, out_data)
         return out_data
 
 

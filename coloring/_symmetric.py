@@ -14,7 +14,8 @@ pattern (sorted indices, the diagonal optional) and a vertex order, and returns 
 with ``colors``, ``ncolors``, ``problem``, ``flat_index`` (star only, else None) and
 ``decompress_into(B, out_data)``; :func:`check_symmetric` verifies a coloring.
 
-Options: ``improve=`` runs iterated greedy passes (never worse); ``postprocess=True``
+Options: ``improve=`` runs an improvement search (iterated greedy over color classes and
+order perturbations; never worse); ``postprocess=True``
 drops neutral colors, the colors decompression never reads (SparseMatrixColorings.jl's
 post-processing), by moving their vertices into read colors where that keeps every value
 exact. A post-processed plan's colors are a seed assignment with ``0..ncolors-1``, not a

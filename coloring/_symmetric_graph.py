@@ -17,55 +17,55 @@ from coloring._errors import ColoringError
 
 @njit(cache=True)
 def _edge_ids_kernel(indptr, indices):
-    """Number the edges ``i < j`` row by row and find the mirrored position of each.
+    """Number the edges ``i < j`` row by row; ``edge_of_pos[p]`` for both stored positions.
 
-    Returns ``(edge_of_pos, edge_u, edge_v, pos_u, pos_v, bad_row, bad_col)``:
-    ``edge_of_pos[p]`` is the edge id of stored position ``p`` (-1 on the diagonal);
-    edge ``e`` joins ``edge_u[e] < edge_v[e]`` and is stored at ``pos_u[e]`` (row ``u``)
-    and ``pos_v[e]`` (row ``v``). ``bad_row >= 0`` names an entry ``(bad_row, bad_col)``
-    whose mirror is missing, i.e. the pattern is not symmetric (or not sorted).
+    Returns ``(edge_of_pos, nedges, bad_row, bad_col)``: ``edge_of_pos[p]`` is -1 on the
+    diagonal. ``bad_row >= 0`` names an entry ``(bad_row, bad_col)`` whose mirror is
+    missing, i.e. the pattern is not symmetric (or not sorted).
     """
     n = indptr.size - 1
-    nnz = indices.size
-    edge_of_pos = np.full(nnz, -1, np.int64)
+    edge_of_pos = np.full(indices.size, -1, np.int64)
     # Rows are scanned in increasing order, so the entries (j, i) with i < j appear in
     # row j in increasing column order: one cursor per row finds every mirror in O(1).
     cursor = indptr[:-1].copy()
-    n_off = 0
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            if indices[p] != i:
-                n_off += 1
-    nedges = n_off // 2
-    edge_u = np.empty(nedges, np.int64)
-    edge_v = np.empty(nedges, np.int64)
-    pos_u = np.empty(nedges, np.int64)
-    pos_v = np.empty(nedges, np.int64)
     e = 0
     for i in range(n):
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
             if j <= i:
-                if j == i:
-                    continue
                 # (i, j) with j < i must have been matched as a mirror already
-                if edge_of_pos[p] < 0:
-                    return edge_of_pos, edge_u, edge_v, pos_u, pos_v, i, j
+                if j < i and edge_of_pos[p] < 0:
+                    return edge_of_pos, e, i, j
                 continue
             q = cursor[j]
-            if q >= indptr[j + 1] or indices[q] != i or e >= nedges:
-                return edge_of_pos, edge_u, edge_v, pos_u, pos_v, i, j
+            if q >= indptr[j + 1] or indices[q] != i:
+                return edge_of_pos, e, i, j
             cursor[j] = q + 1
             edge_of_pos[p] = e
             edge_of_pos[q] = e
-            edge_u[e] = i
-            edge_v[e] = j
-            pos_u[e] = p
-            pos_v[e] = q
             e += 1
-    if e != nedges:
-        return edge_of_pos, edge_u, edge_v, pos_u, pos_v, 0, 0
-    return edge_of_pos, edge_u, edge_v, pos_u, pos_v, -1, -1
+    return edge_of_pos, e, -1, -1
+
+
+@njit(cache=True)
+def _edge_endpoints_kernel(indptr, indices, edge_of_pos, nedges):
+    """Endpoints ``u < v`` of every edge and its stored positions in rows ``u`` and ``v``."""
+    n = indptr.size - 1
+    edge_u = np.empty(nedges, np.int64)
+    edge_v = np.empty(nedges, np.int64)
+    pos_u = np.empty(nedges, np.int64)
+    pos_v = np.empty(nedges, np.int64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            e = edge_of_pos[p]
+            if j > i:
+                edge_u[e] = i
+                edge_v[e] = j
+                pos_u[e] = p
+            elif j < i:
+                pos_v[e] = p
+    return edge_u, edge_v, pos_u, pos_v
 
 
 class SymmetricGraph:
@@ -85,8 +85,11 @@ class SymmetricGraph:
         Number of stored entries, diagonal included.
     edge_of_pos : numpy.ndarray
         ``(nnz,)`` edge id of each stored entry, -1 on the diagonal.
+    nedges : int
+        Number of edges (off-diagonal pairs).
     edge_u, edge_v, pos_u, pos_v : numpy.ndarray
-        Endpoints ``u < v`` of each edge and its stored positions in rows ``u`` and ``v``.
+        Endpoints ``u < v`` of each edge and its stored positions in rows ``u`` and ``v``
+        (computed on first access).
 
     Raises
     ------
@@ -106,14 +109,36 @@ class SymmetricGraph:
                 f"indices has {self.indices.size} entries but indptr[-1] = {self.nnz}")
         if self.nnz and (self.indices.min() < 0 or self.indices.max() >= self.n):
             raise ColoringError(f"column indices must lie in 0..{self.n - 1}")
-        (self.edge_of_pos, self.edge_u, self.edge_v, self.pos_u, self.pos_v,
-         bad_i, bad_j) = _edge_ids_kernel(self.indptr, self.indices)
+        self.edge_of_pos, nedges, bad_i, bad_j = _edge_ids_kernel(self.indptr, self.indices)
         if bad_i >= 0:
             raise ColoringError(
                 f"the pattern is not structurally symmetric (or its indices are unsorted): "
                 f"entry ({bad_i}, {bad_j}) has no mirror ({bad_j}, {bad_i}); symmetrize it "
                 f"(A + A.T) and sort the indices before star or acyclic coloring")
-        self.nedges = self.edge_u.size
+        self.nedges = int(nedges)
+        self._endpoints = None
+
+    def _edge_endpoints(self):
+        if self._endpoints is None:  # only substitution and the checks need them
+            self._endpoints = _edge_endpoints_kernel(self.indptr, self.indices,
+                                                     self.edge_of_pos, self.nedges)
+        return self._endpoints
+
+    @property
+    def edge_u(self) -> np.ndarray:
+        return self._edge_endpoints()[0]
+
+    @property
+    def edge_v(self) -> np.ndarray:
+        return self._edge_endpoints()[1]
+
+    @property
+    def pos_u(self) -> np.ndarray:
+        return self._edge_endpoints()[2]
+
+    @property
+    def pos_v(self) -> np.ndarray:
+        return self._edge_endpoints()[3]
 
 
 def check_order(order: np.ndarray, n: int) -> np.ndarray:

@@ -1,1 +1,25 @@
-"""tracer: sparsity detection of numpy (and jax.numpy) code by operator overloading."""
+"""tracer: sparsity detection of numpy (and jax.numpy) code by operator overloading.
+
+Public API: :func:`jacobian_sparsity`, :func:`hessian_sparsity`, :class:`TracingError`.
+
+Modules
+-------
+``_kernels``      Numba kernels on CSR-like index sets (gather, union, pairs, splice).
+``_derivatives``  Table: which first/second/cross derivatives of each ufunc can be nonzero.
+``_array``        :class:`TracedArray` (vectorized sets), ufunc dispatch, registry.
+``_scalar``       :class:`TracedScalar` (frozensets) for loop-style code.
+``_indexing``     Indexing, assignment, views and buffered single-element writes.
+``_functions``    Shape/indexing functions, ``where``, allocation, value queries.
+``_reductions``   Reductions and scans (sum, max, prod, cumsum, var, norm, ufunc methods).
+``_products``     einsum-style contractions with dense/scipy.sparse/traced factors, solve.
+``_construct``    Arrays from lists of traced scalars, traced buffers.
+``_patching``     Temporary numpy patches during a trace (allocators, ``np.array``).
+``_api``          The public functions and front-end dispatch.
+``_interop``      Helpers for the JAX front-end (``_jax_frontend``).
+"""
+
+from . import _functions, _products, _reductions  # noqa: F401  (register numpy handlers)
+from ._api import hessian_sparsity, jacobian_sparsity
+from ._errors import TracingError
+
+__all__ = ["jacobian_sparsity", "hessian_sparsity", "TracingError"]

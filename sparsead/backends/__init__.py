@@ -1,4 +1,14 @@
-"""Pluggable differentiation backends."""
-from .base import Backend
+"""Pluggable differentiation backends.
 
-__all__ = ["Backend"]
+Built-in: ``"fd"`` (:class:`FiniteDifferences`, numpy), ``"jax"`` and ``"torch"`` (optional
+extras, imported lazily), and :class:`Custom` for the user's own derivative callables.
+A third-party backend subclasses :class:`Backend` and can be registered by name with
+:func:`register_backend`; :func:`sparsead.testing.check_backend` checks it.
+"""
+from .base import Backend
+from .custom import Custom
+from .fd import FiniteDifferences
+from ._registry import available_backends, get_backend, register_backend
+
+__all__ = ["Backend", "Custom", "FiniteDifferences", "available_backends", "get_backend",
+           "register_backend"]

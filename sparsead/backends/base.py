@@ -16,6 +16,19 @@ Conventions, shared by every backend and checked by
   returns ``(k, n)``: row ``c`` is ``W[c] @ J``. ``hvp`` takes ``V`` of shape ``(k, n)``
   and returns ``(k, n)``: row ``c`` is ``H @ V[c]``.
 - Every returned array is a ``numpy.ndarray``.
+
+Required: :meth:`Backend.prepare`, :meth:`Backend.value`, and at least one of
+:meth:`~Backend.jvp` / :meth:`~Backend.vjp` (Jacobians) or :meth:`~Backend.hvp` (Hessians,
+plus :meth:`~Backend.gradient` for ``value_gradient_and_hessian``). Everything else has a
+default: the fused ``*_gather`` entry points, :meth:`~Backend.supports` (derived from
+which methods are overridden), :meth:`~Backend.output_shape`, :meth:`~Backend.rebind_args`
+(prepares again) and the entry-aware gathers used by finite differences.
+
+How the pipeline calls a backend, per evaluation of a prepared Jacobian: one
+``jvp_gather_entries`` (column coloring) or ``vjp_gather`` (row coloring) with the whole
+``(ncolors, width)`` seed matrix -- the same array object every time -- or one call per
+chunk with ``chunk_size``. Hessians: one ``hvp_gather_entries`` (star coloring) or ``hvp``
+(acyclic coloring). :func:`sparsead.testing.check_backend` verifies all of this.
 """
 
 from __future__ import annotations
@@ -39,6 +52,12 @@ class Backend:
     """
 
     name: str = "abstract"
+
+    #: Array library that ``f`` is written in: ``"numpy"``, ``"jax"`` or ``"torch"``.
+    #: ``None`` means "derive it from :attr:`name`" (``"jax"``/``"torch"``, else numpy).
+    #: The pipeline uses it to pick a sparsity detector and the conformance suite to
+    #: build scenario functions.
+    array_library: str | None = None
 
     def prepare(self, f: Callable[..., Any], x: np.ndarray, args: tuple = (),
                 *, kinds: frozenset[str] = frozenset({"jvp"})) -> Any:
@@ -82,3 +101,90 @@ class Backend:
     def gradient(self, ctx: Any, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Return ``(f(x), grad f(x) flattened)`` for a scalar ``f``."""
         raise NotImplementedError
+
+    # Optional fused "product then gather" entry points. The pipeline calls these with
+    # the same seed matrix on every evaluation and a precomputed ``flat_index`` into the
+    # C-ordered product, so a backend that compiles (JAX) can fuse the decompression
+    # gather into the compiled product. The defaults below do the gather in numpy.
+
+    def jvp_gather(self, ctx: Any, x: np.ndarray, V: np.ndarray,
+                   flat_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(f(x) flattened, JV.ravel()[flat_index])`` where ``JV = jvp(ctx, x, V)[1]``."""
+        y, JV = self.jvp(ctx, x, V)
+        return y, np.ascontiguousarray(JV).ravel()[flat_index]
+
+    def vjp_gather(self, ctx: Any, x: np.ndarray, W: np.ndarray,
+                   flat_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(f(x) flattened, WJ.ravel()[flat_index])`` where ``WJ = vjp(ctx, x, W)[1]``."""
+        y, WJ = self.vjp(ctx, x, W)
+        return y, np.ascontiguousarray(WJ).ravel()[flat_index]
+
+    def hvp_gather(self, ctx: Any, x: np.ndarray, V: np.ndarray,
+                   flat_index: np.ndarray) -> np.ndarray:
+        """Return ``HV.ravel()[flat_index]`` where ``HV = hvp(ctx, x, V)``."""
+        return np.ascontiguousarray(self.hvp(ctx, x, V)).ravel()[flat_index]
+
+
+    # ------------------------------------------------------------------------------
+    # Optional extensions (added by the sparsead pipeline; all have safe defaults, so a
+    # backend that implements only the methods above keeps working).
+
+    def supports(self, kind: str) -> bool:
+        """Whether this backend implements the product ``kind``.
+
+        ``kind`` is one of ``"jvp"``, ``"vjp"``, ``"hvp"``, ``"gradient"``. The default
+        answers True when the subclass overrides the corresponding method. The pipeline
+        uses it to choose between column (JVP) and row (VJP) coloring.
+        """
+        method = getattr(type(self), kind, None)
+        return method is not None and method is not getattr(Backend, kind)
+
+    def output_shape(self, ctx: Any) -> tuple[int, ...] | None:
+        """Shape of ``f(x, *args)`` at preparation, or None when unknown.
+
+        Used only to reshape the value returned by ``value_and_jacobian``; the
+        products themselves are always flat.
+        """
+        return None
+
+    def rebind_args(self, ctx: Any, f: Callable[..., Any], x: np.ndarray, args: tuple,
+                    kinds: frozenset[str]) -> Any:
+        """Return a context whose products use new constant ``args``.
+
+        Called when the same prepared object is evaluated with other constants (the
+        time ``t`` of an ODE right-hand side, the ``args`` that ``least_squares`` passes).
+        The default prepares again; a compiling backend can override it to reuse its
+        compiled functions, taking ``args`` as dynamic arguments.
+        """
+        return self.prepare(f, x, args, kinds=kinds)
+
+    # Entry-aware variants of the fused gathers. ``entry_input[e]`` is the input index
+    # ``j`` whose seed produced the gathered value ``e`` (the column of J for a column
+    # coloring, the column of H for a symmetric one); seeds are 0/1 matrices. Exact AD
+    # backends ignore it; finite differences use it to divide by the per-variable step
+    # (scipy's ``approx_derivative`` step rule), which a plain ``jvp`` cannot do.
+
+    def jvp_gather_entries(self, ctx: Any, x: np.ndarray, V: np.ndarray,
+                           flat_index: np.ndarray, entry_input: np.ndarray,
+                           out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`jvp_gather`; ``entry_input`` gives the input index per value.
+
+        With ``out`` (a 1-D array of ``flat_index.size``) the values are written there and
+        ``out`` is returned, so ``J(x, out=M)`` needs no allocation beyond the products.
+        """
+        y, vals = self.jvp_gather(ctx, x, V, flat_index)
+        if out is None:
+            return y, vals
+        out[...] = vals
+        return y, out
+
+    def hvp_gather_entries(self, ctx: Any, x: np.ndarray, V: np.ndarray,
+                           flat_index: np.ndarray, entry_input: np.ndarray,
+                           out: np.ndarray | None = None) -> np.ndarray:
+        """Like :meth:`hvp_gather`; ``entry_input`` gives the input index per value,
+        ``out`` as in :meth:`jvp_gather_entries`."""
+        vals = self.hvp_gather(ctx, x, V, flat_index)
+        if out is None:
+            return vals
+        out[...] = vals
+        return out

@@ -64,7 +64,10 @@ def test_plan_rejects_a_coloring_with_a_two_colored_cycle():
         (np.ones(8), ([0, 1, 1, 2, 2, 3, 3, 0], [1, 0, 2, 1, 3, 2, 0, 3])), shape=(4, 4)))
     g = SymmetricGraph(cycle.indptr, cycle.indices)
     with pytest.raises(ColoringError, match="two-colored cycle"):
-        AcyclicPlan(g, np.array([0, 1, 0, 1]))
+        AcyclicPlan(g, np.array([0, 1, 0, 1]), validate=True)
+    lazy = AcyclicPlan(g, np.array([0, 1, 0, 1]))  # the order is built on first use
+    with pytest.raises(ColoringError, match="two-colored cycle"):
+        lazy.decompress_into(np.zeros((4, 2)), np.empty(cycle.nnz))
     plan = color_symmetric(cycle.indptr, cycle.indices, "acyclic", np.arange(4))
     assert plan.ncolors == 3
 

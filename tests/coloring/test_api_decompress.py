@@ -247,3 +247,25 @@ def test_shared_pattern_is_protected_and_input_untouched():
     E.eliminate_zeros()
     assert E.nnz == 0 and r.pattern.nnz == A.nnz
     assert np.array_equal(r.decompress(r.compress(A)).data, A.data)
+
+
+def test_out_with_own_index_arrays():
+    """An out= matrix built by the caller (equal, not shared, index arrays) is accepted."""
+    A = brusselator_sparsity(3)
+    Av = random_values(A, 9)
+    r = coloring.color(A)
+    B = r.compress(Av)
+    out = sp.csr_array((np.zeros(A.nnz), Av.indices.copy(), Av.indptr.copy()), shape=A.shape)
+    for _ in range(2):  # the second call takes the cached-verification path
+        assert r.decompress(B, out=out) is out
+        assert np.array_equal(out.data, Av.data)
+    out.indices[[0, 1]] = out.indices[[1, 0]]  # same arrays, mutated in place: pathological
+    out2 = sp.csr_array((np.zeros(A.nnz), Av.indices[::-1].copy(), Av.indptr.copy()),
+                        shape=A.shape)
+    with pytest.raises(ColoringError, match="pattern"):
+        r.decompress(B, out=out2)
+
+
+def test_warmup_returns_seconds():
+    for problem in ("column", "row", "star", "acyclic"):
+        assert coloring.warmup(problem) >= 0

@@ -180,7 +180,7 @@ def test_networkx_graph_input():
     assert r.pattern.nnz == 6 + 2 * 5
 
 
-@pytest.mark.parametrize("N", [8, 16])
+@pytest.mark.parametrize("N", [5, 8, 13, 16, 24])
 def test_brusselator_reaches_ten_colors(N):
     A = brusselator_sparsity(N)
     r = coloring.color(A, order=coloring.BEST_ORDERS, improve=True)
@@ -196,3 +196,45 @@ def test_lower_bounds_per_problem():
     assert coloring.color(D, "column").lower_bound == 6
     assert coloring.color(D, "row").lower_bound == 4
     assert coloring.color(D, "row").ncolors >= 4
+
+
+def python_greedy(D, order):
+    """Reference greedy partial distance-2 coloring: smallest color unused in v's rows."""
+    m, n = D.shape
+    colors = -np.ones(n, dtype=int)
+    for v in order:
+        used = set()
+        for r in np.flatnonzero(D[:, v]):
+            used |= {int(colors[u]) for u in np.flatnonzero(D[r]) if colors[u] >= 0}
+        c = 0
+        while c in used:
+            c += 1
+        colors[v] = c
+    return colors
+
+
+def graph_of(D):
+    P = sp.csr_array(D.astype(bool))
+    T = sp.csc_array(D.astype(bool))
+    return coloring.NeighborhoodGraph.bipartite(
+        T.indptr.astype(np.int64), T.indices.astype(np.int64),
+        P.indptr.astype(np.int64), P.indices.astype(np.int64))
+
+
+@settings(max_examples=30)
+@given(random_patterns(), st.integers(0, 1000))
+def test_greedy_kernel_matches_python_reference(D, seed):
+    order = np.random.default_rng(seed).permutation(D.shape[1])
+    assert np.array_equal(coloring.greedy_color(graph_of(D), order), python_greedy(D, order))
+
+
+@pytest.mark.parametrize("width", [63, 64, 65, 200, 256, 257, 300])
+def test_greedy_many_colors_word_boundaries(width):
+    """A dense row of ``width`` columns needs ``width`` colors (bit-mask words, fallback)."""
+    rng = np.random.default_rng(width)
+    D = rng.random((30, width + 5)) < 0.05
+    D[3, :width] = True
+    order = rng.permutation(D.shape[1])
+    colors = coloring.greedy_color(graph_of(D), order)
+    assert np.array_equal(colors, python_greedy(D, order))
+    assert colors.max() + 1 >= width

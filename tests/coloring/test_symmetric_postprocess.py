@@ -189,3 +189,16 @@ def test_improve_helps_on_a_grid_and_respects_time_limit():
     assert better.ncolors <= base.ncolors
     quick = color_symmetric(P.indptr, P.indices, "star", order, improve=10**6, time_limit=0.0)
     assert quick.ncolors <= base.ncolors
+
+
+def test_improvement_moves_return_permutations():
+    from coloring._symmetric_improve import MOVES
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 100):
+        order = rng.permutation(n)
+        colors = rng.integers(0, 3, n)
+        colors[0] = 0
+        for name, move in MOVES.items():
+            new = move(order, colors, rng)
+            assert sorted(new.tolist()) == list(range(n)), name

@@ -1,0 +1,21 @@
+"""Exceptions raised by sparsead.
+
+Every error names the problem and the fix. They subclass the builtin exception a user
+would naturally catch (``ValueError``, ``ImportError``, ``NotImplementedError``).
+"""
+
+
+class SparseADError(ValueError):
+    """Bad input to the sparse differentiation pipeline (shape, dtype, pattern, ``out``)."""
+
+
+class SparsityDetectionError(SparseADError):
+    """No sparsity pattern could be obtained; pass ``sparsity=`` or ``sparsity_from=``."""
+
+
+class BackendUnavailableError(ImportError):
+    """A backend's array library is not installed (the message names the pip extra)."""
+
+
+class UnsupportedProductError(NotImplementedError):
+    """A backend cannot compute the requested product (e.g. ``"fd"`` Hessians without ``grad=``)."""

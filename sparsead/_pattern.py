@@ -1,0 +1,119 @@
+"""Sparsity patterns: validation of given ones, detection through :mod:`tracer`.
+
+Patterns are never guessed from random probes: either the user gives one
+(``sparsity=``), or the tracer reads the function (or its numpy twin, ``sparsity_from=``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._errors import SparsityDetectionError, SparseADError
+
+
+def as_pattern(sparsity: Any, shape: tuple[int, int], what: str) -> sp.csr_array:
+    """Canonical boolean CSR pattern (sorted, no duplicates) of the expected shape.
+
+    Every stored entry of a sparse input counts as structural (explicit zeros too, which
+    is conservative); a dense input contributes its nonzeros.
+    """
+    if sp.issparse(sparsity):
+        P = sp.csr_array(sparsity, copy=True)
+        P.data = np.ones(P.data.size, dtype=bool)
+    else:
+        arr = np.asarray(sparsity)
+        if arr.ndim != 2:
+            raise SparseADError(f"sparsity for the {what} must be a 2-D matrix of shape "
+                                f"{shape}, got an array of shape {arr.shape}")
+        P = sp.csr_array(arr != 0)
+    if P.shape != tuple(shape):
+        raise SparseADError(
+            f"sparsity has shape {P.shape}, but the {what} of this function at this x has "
+            f"shape {tuple(shape)} (outputs x inputs, both flattened in C order); pass a "
+            f"pattern of that shape")
+    P.sum_duplicates()
+    P.sort_indices()
+    P.data = np.ones(P.indices.size, dtype=bool)
+    return P
+
+
+def _tracer():
+    import tracer  # noqa: PLC0415  (sparsead depends on tracer; imported late for speed)
+
+    if not hasattr(tracer, "jacobian_sparsity"):
+        raise SparsityDetectionError(
+            "the tracer package has no jacobian_sparsity yet; pass sparsity= (a known "
+            "pattern) to sparsead")
+    return tracer
+
+
+def _wrap_detection_error(exc: Exception, what: str) -> SparsityDetectionError:
+    err = SparsityDetectionError(
+        f"could not detect the {what} sparsity pattern: {exc}\n"
+        f"Fix the function (see the message above), use sparsity_mode='local' for "
+        f"value-dependent control flow, or pass sparsity= (a known pattern) or "
+        f"sparsity_from= (a numpy twin of the function)")
+    return err
+
+
+def detect_jacobian(f: Callable, x: np.ndarray, args: tuple, *, library: str,
+                    sparsity_from: Callable | None, sparsity_mode: str,
+                    out: Any = None) -> sp.csr_array:
+    """Jacobian pattern of ``f`` (or of its numpy twin ``sparsity_from``) at ``x``."""
+    if sparsity_from is not None:
+        tracer = _tracer()
+        try:
+            return tracer.jacobian_sparsity(sparsity_from, x, args=args, mode=sparsity_mode,
+                                            out=out)
+        except Exception as exc:  # noqa: BLE001  (re-raised with the fix attached)
+            raise _wrap_detection_error(exc, "Jacobian") from exc
+    if library == "numpy":
+        tracer = _tracer()
+        try:
+            return tracer.jacobian_sparsity(f, x, args=args, mode=sparsity_mode, out=out)
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap_detection_error(exc, "Jacobian") from exc
+    if library == "jax":
+        return _detect_jax(lambda tr: tr.jacobian_sparsity, f, x, args, sparsity_mode,
+                           "Jacobian")
+    raise SparsityDetectionError(
+        f"sparsity detection of {library} functions is not available: pass sparsity= (a "
+        f"known pattern) or sparsity_from= (the same function written with numpy)")
+
+
+def detect_hessian(f: Callable, x: np.ndarray, args: tuple, *, library: str,
+                   sparsity_from: Callable | None, sparsity_mode: str) -> sp.csr_array:
+    """Hessian pattern of scalar ``f`` (or of ``sparsity_from``) at ``x``."""
+    if sparsity_from is not None or library == "numpy":
+        tracer = _tracer()
+        g = sparsity_from if sparsity_from is not None else f
+        try:
+            return tracer.hessian_sparsity(g, x, args=args, mode=sparsity_mode)
+        except Exception as exc:  # noqa: BLE001
+            raise _wrap_detection_error(exc, "Hessian") from exc
+    if library == "jax":
+        return _detect_jax(lambda tr: tr.hessian_sparsity, f, x, args, sparsity_mode,
+                           "Hessian")
+    raise SparsityDetectionError(
+        f"sparsity detection of {library} functions is not available: pass sparsity= (a "
+        f"known pattern) or sparsity_from= (the same function written with numpy)")
+
+
+def _detect_jax(pick, f, x, args, sparsity_mode, what):
+    """Through the tracer's JAX front-end, with a clear error while it is unavailable."""
+    try:
+        tracer = _tracer()
+        detect = pick(tracer)
+        kwargs = {"args": args, "frontend": "jax"}
+        if sparsity_mode != "global":
+            kwargs["mode"] = sparsity_mode
+        return detect(f, x, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        raise SparsityDetectionError(
+            f"could not detect the {what} sparsity of this JAX function automatically "
+            f"({type(exc).__name__}: {exc}). Pass sparsity= (a known pattern) or "
+            f"sparsity_from= (the same function written with numpy, which the numpy "
+            f"tracer reads)") from exc

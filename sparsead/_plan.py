@@ -1,0 +1,319 @@
+"""Coloring choice and the precomputed decompression plan of a prepared derivative.
+
+A plan holds everything that does not depend on x: the 0/1 seed matrix (batch-first,
+``(ncolors, width)``), and for every stored value of the output matrix, in the output
+format's order, the flat position in the batch-first product matrix to read it from
+(``flat_index``) and the input variable whose seed produced it (``entry_input``, used by
+finite differences to divide by the per-variable step). Direct decompression is then a
+single gather, which a compiling backend can fuse into its products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+import coloring as _coloring
+
+from ._errors import SparseADError
+
+#: Orders tried by default, keeping the fewest colors (see :func:`coloring.color`).
+DEFAULT_ORDERS: tuple[str, ...] = tuple(getattr(
+    _coloring, "BEST_ORDERS",
+    ("largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")))
+
+#: Default options of :func:`coloring.color`. Every order is tried on each side (column,
+#: row); then 10 passes of the improvement (Culberson's iterated greedy) run on the
+#: winner only. On the Brusselator N=128 that takes 11 -> 10 colors for ~0.05 s; more
+#: passes cost more and found nothing better there. Pass ``coloring="largest_first"``
+#: for the cheapest preparation.
+DEFAULT_COLORING_OPTIONS: dict[str, Any] = {"order": DEFAULT_ORDERS, "improve": 10,
+                                            "time_limit": 0.1}
+
+FORMATS = ("csr", "csc", "coo")
+UPLOS = ("F", "L", "U")
+
+
+def coloring_options(coloring: Any) -> dict[str, Any]:
+    """Normalize the ``coloring=`` argument (None, order name, tuple of orders, dict)."""
+    if coloring is None:
+        return dict(DEFAULT_COLORING_OPTIONS)
+    if isinstance(coloring, str) or (isinstance(coloring, tuple)
+                                     and all(isinstance(o, str) for o in coloring)):
+        return {**DEFAULT_COLORING_OPTIONS, "order": coloring}
+    if isinstance(coloring, Mapping):
+        opts = dict(DEFAULT_COLORING_OPTIONS)
+        opts.update(coloring)
+        return opts
+    raise TypeError(f"coloring= takes a coloring.ColoringResult, an order name, a tuple of "
+                    f"order names or a dict of coloring.color options, not "
+                    f"{type(coloring).__name__}")
+
+
+def run_coloring(pattern: sp.csr_array, problem: str, options: dict[str, Any]):
+    """Call :func:`coloring.color`, dropping options the installed version lacks."""
+    opts = {k: v for k, v in options.items() if k != "problem"}
+    if problem in ("star", "acyclic"):
+        opts.pop("improve", None)
+        opts.pop("time_limit", None)
+    try:
+        return _coloring.color(pattern, problem, **opts)
+    except TypeError as exc:  # an older coloring without improve/time_limit
+        if "improve" in str(exc) or "time_limit" in str(exc):
+            opts.pop("improve", None)
+            opts.pop("time_limit", None)
+            return _coloring.color(pattern, problem, **opts)
+        raise
+
+
+def check_given_coloring(result: Any, pattern: sp.csr_array, allowed: tuple[str, ...]) -> None:
+    """Validate a user-supplied ColoringResult against the pattern (clear errors)."""
+    problem = getattr(result, "problem", None)
+    if problem not in allowed:
+        raise SparseADError(f"coloring has problem={problem!r}, but this derivative needs "
+                            f"one of {allowed}")
+    colors = np.asarray(result.colors)
+    expected = pattern.shape[0] if problem == "row" else pattern.shape[1]
+    if colors.shape != (expected,):
+        raise SparseADError(f"coloring has {colors.size} colors but the pattern of shape "
+                            f"{pattern.shape} needs {expected} ({problem} coloring)")
+    try:
+        _coloring.check(pattern, result)
+    except _coloring.ColoringError as exc:
+        raise SparseADError(f"the given coloring is not valid for this sparsity pattern: "
+                            f"{exc}") from exc
+
+
+def _csr_coords(P: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.repeat(np.arange(P.shape[0], dtype=np.int64), np.diff(P.indptr))
+    return rows, np.asarray(P.indices, dtype=np.int64)
+
+
+def star_flat_index(rows, cols, colors, n):
+    """Direct-decompression index of a star (or distance-2) coloring, computed here.
+
+    Entry ``(i, j)`` is ``(H S)[i, color[j]]`` when ``j`` is the only column of row ``i``
+    with color ``color[j]``; otherwise, by the star property, ``(H S)[j, color[i]]``.
+    Returns the flat index into batch-first products ``(k, n)`` and the input index.
+    """
+    k = int(colors.max()) + 1 if colors.size else 0
+    key = rows * max(k, 1) + colors[cols]
+    counts = np.bincount(key, minlength=n * max(k, 1))
+    unique_here = counts[key] == 1
+    key_t = cols * max(k, 1) + colors[rows]
+    unique_there = counts[key_t] == 1
+    if not np.all(unique_here | unique_there):
+        bad = int(np.flatnonzero(~(unique_here | unique_there))[0])
+        raise SparseADError(f"coloring is not a star coloring: entry ({rows[bad]}, "
+                            f"{cols[bad]}) cannot be read directly from the products")
+    flat = np.where(unique_here, colors[cols] * n + rows, colors[rows] * n + cols)
+    entry_input = np.where(unique_here, cols, rows)
+    return flat.astype(np.int64), entry_input.astype(np.int64)
+
+
+@dataclass
+class Chunk:
+    """Seeds ``seeds[start:stop]`` and where their products land in the output data."""
+
+    start: int
+    stop: int
+    seeds: np.ndarray              # seeds[start:stop] as its own C-contiguous array
+    positions: np.ndarray | None   # output positions filled by this chunk (None: all)
+    flat_index: np.ndarray         # into the chunk's (stop-start, width) products
+    entry_input: np.ndarray
+
+
+@dataclass
+class Plan:
+    """Precomputed decompression of one prepared derivative (see module docstring)."""
+
+    problem: str                   # "column", "row", "star", "acyclic"
+    shape: tuple[int, int]         # of the output matrix
+    width: int                     # seed length (n for column/star/acyclic, m for row)
+    product_width: int             # columns of the batch-first products
+    seeds: np.ndarray              # (ncolors, width), C-contiguous
+    format: str
+    rows: np.ndarray               # coordinates of the stored values, in output order
+    cols: np.ndarray
+    indices: np.ndarray | None     # csr/csc index arrays (None for coo)
+    indptr: np.ndarray | None
+    flat_index: np.ndarray | None  # None: substitution (acyclic)
+    entry_input: np.ndarray | None
+    csr_order: np.ndarray | None   # output position -> position in CSR order (None: same)
+    chunks: list[Chunk] = field(default_factory=list)
+
+    @property
+    def ncolors(self) -> int:
+        return int(self.seeds.shape[0])
+
+    @property
+    def nnz(self) -> int:
+        return int(self.rows.size)
+
+    def new_matrix(self, data: np.ndarray):
+        """A scipy sparse array of this plan's format holding ``data`` (no copy)."""
+        m, n = self.shape
+        if self.format == "coo":
+            M = sp.coo_array((data, (self.rows, self.cols)), shape=(m, n))
+            return M
+        cls = sp.csr_array if self.format == "csr" else sp.csc_array
+        M = cls((data, self.indices, self.indptr), shape=(m, n))
+        M.indices, M.indptr = self.indices, self.indptr  # share; keep our index dtype
+        return M
+
+    def check_out(self, out: Any, dtype: np.dtype) -> None:
+        """Raise a clear error unless ``out`` was made by this plan (same structure, dtype)."""
+        if not sp.issparse(out):
+            raise SparseADError(f"out must be a scipy.sparse matrix returned by an earlier "
+                                f"call, got {type(out).__name__}")
+        if out.format != self.format:
+            raise SparseADError(f"out is a {out.format} matrix, but this derivative was "
+                                f"prepared with format={self.format!r}")
+        if out.shape != self.shape:
+            raise SparseADError(f"out has shape {out.shape}, expected {self.shape}")
+        if out.data.shape != (self.nnz,):
+            raise SparseADError(f"out stores {out.data.size} values, expected {self.nnz} "
+                                f"(the prepared pattern); pass a matrix from an earlier call")
+        if self.format == "coo":
+            r, c = out.coords
+            same = (r is self.rows and c is self.cols) or (
+                np.array_equal(r, self.rows) and np.array_equal(c, self.cols))
+        else:
+            same = (out.indices is self.indices and out.indptr is self.indptr) or (
+                np.array_equal(out.indices, self.indices)
+                and np.array_equal(out.indptr, self.indptr))
+        if not same:
+            raise SparseADError("out does not have the prepared sparsity structure; pass a "
+                                "matrix returned by an earlier call of this prepared object")
+        if out.data.dtype != dtype:
+            raise SparseADError(f"out.data has dtype {out.data.dtype}, but the values are "
+                                f"{dtype}")
+        if not out.data.flags.writeable or not out.data.flags.c_contiguous:
+            raise SparseADError("out.data must be a writeable contiguous array")
+
+
+def _output_structure(P: sp.csr_array, fmt: str):
+    """Coordinates in the output order, index arrays, and the map to CSR order."""
+    rows, cols = _csr_coords(P)
+    m, n = P.shape
+    if fmt == "csr":
+        return rows, cols, np.asarray(P.indices, np.int64), np.asarray(P.indptr, np.int64), None
+    if fmt == "coo":
+        return rows, cols, None, None, None
+    order = np.lexsort((rows, cols))  # column-major, rows sorted within a column
+    rows_c, cols_c = rows[order], cols[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols_c, minlength=n), out=indptr[1:])
+    return rows_c, cols_c, rows_c.copy(), indptr, order
+
+
+def _triangle(P: sp.csr_array, uplo: str) -> tuple[sp.csr_array, np.ndarray | None]:
+    """The ``uplo`` triangle of the pattern and positions of its entries in P's CSR order."""
+    if uplo == "F":
+        return P, None
+    rows, cols = _csr_coords(P)
+    keep = rows >= cols if uplo == "L" else rows <= cols
+    pos = np.flatnonzero(keep)
+    T = sp.csr_array((np.ones(pos.size, bool), (rows[pos], cols[pos])), shape=P.shape)
+    T.sort_indices()
+    return T, pos
+
+
+def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size):
+    """Split the seeds; each chunk keeps its own seed array so that a backend caching
+    compiled products by seed identity (JAX) sees the same object on every call."""
+    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
+                                   or chunk_size < 1):
+        raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if flat_index is None or chunk_size is None or chunk_size >= ncolors or ncolors == 0:
+        return [Chunk(0, ncolors, seeds, None, flat_index, entry_input)]
+    color_of = flat_index // pw
+    out = []
+    for start in range(0, ncolors, chunk_size):
+        stop = min(start + chunk_size, ncolors)
+        pos = np.flatnonzero((color_of >= start) & (color_of < stop))
+        out.append(Chunk(start, stop, np.ascontiguousarray(seeds[start:stop]), pos,
+                         np.ascontiguousarray(flat_index[pos] - start * pw),
+                         np.ascontiguousarray(entry_input[pos])))
+    return out
+
+
+def _coloring_index(result, P, rows, cols, pw):
+    """The coloring package's precomputed gather index into batch-first products (CSR
+    order of P) and the input index of every value, or (None, None) when the result has
+    none (acyclic, another pattern, an older coloring package).
+
+    Value ``e`` is read from product row ``idx // pw`` at position ``r = idx % pw``. For
+    column colorings the input is the column; for row colorings the output row; for
+    star colorings ``(i, j)`` read at position ``i`` came from input ``j``, else from
+    input ``i`` (the symmetric entry).
+    """
+    get = getattr(result, "decompression_index", None)
+    pattern = getattr(result, "pattern", None)
+    if get is None or pattern is None or pattern.shape != P.shape:
+        return None, None
+    if not (np.array_equal(pattern.indptr, P.indptr)
+            and np.array_equal(pattern.indices, P.indices)):
+        return None, None
+    idx = get("batch_first", "F")
+    if idx is None:
+        return None, None
+    idx = np.asarray(idx, dtype=np.int64)
+    if result.problem == "column":
+        entry = cols
+    elif result.problem == "row":
+        entry = rows
+    else:
+        entry = np.where(idx % pw == rows, cols, rows)
+    return idx, entry
+
+
+def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
+               dtype: Any = np.float64, chunk_size: int | None = None) -> Plan:
+    """Precompute seeds and gather indices for ``result``, a coloring of ``pattern``."""
+    if fmt not in FORMATS:
+        raise SparseADError(f"unknown format {fmt!r}; use one of {FORMATS}")
+    if uplo not in UPLOS:
+        raise SparseADError(f"unknown uplo {uplo!r}; use 'F' (full), 'L' (lower) or 'U' "
+                            f"(upper triangle)")
+    problem = result.problem
+    m, n = pattern.shape
+    colors = np.asarray(result.colors, dtype=np.int64)
+    k = int(result.ncolors)
+    if pattern.nnz == 0:  # nothing to compute: no products at all (f is still evaluated)
+        k = 0
+    width = m if problem == "row" else n
+    seeds = np.zeros((k, width), dtype=dtype)
+    if k:
+        seeds[colors, np.arange(width)] = 1
+    pw = n if problem in ("row", "star", "acyclic") else m
+
+    P = sp.csr_array(pattern)
+    P.sum_duplicates()
+    P.sort_indices()
+    rows, cols = _csr_coords(P)
+    flat, entry = _coloring_index(result, P, rows, cols, pw)
+    if flat is not None or problem == "acyclic":
+        pass
+    elif problem == "column":
+        flat, entry = colors[cols] * m + rows, cols
+    elif problem == "row":
+        flat, entry = colors[rows] * n + cols, rows
+    else:  # star, with a coloring object that has no precomputed index
+        flat, entry = star_flat_index(rows, cols, colors, n)
+    T, tri_pos = _triangle(P, uplo)
+    if tri_pos is not None and flat is not None:
+        flat, entry = flat[tri_pos], entry[tri_pos]
+    rows_o, cols_o, indices, indptr, order = _output_structure(T, fmt)
+    if order is not None and flat is not None:
+        flat, entry = flat[order], entry[order]
+    if flat is not None:
+        flat = np.ascontiguousarray(flat, dtype=np.int64)
+        entry = np.ascontiguousarray(entry, dtype=np.int64)
+    plan = Plan(problem, (m, n), width, pw, seeds, fmt, rows_o, cols_o, indices, indptr,
+                flat, entry, order)
+    plan.chunks = _chunks(seeds, flat, entry, k, pw, chunk_size)
+    return plan

@@ -1,0 +1,334 @@
+"""Adapters in the exact form each consumer takes.
+
+- :func:`ode_jacobian`: ``jac(t, y)`` for ``scipy.integrate.solve_ivp`` (BDF, Radau), CSC.
+- :func:`least_squares_jacobian`: ``jac(x, *args)`` for ``scipy.optimize.least_squares``, CSR.
+- :func:`trust_constr_hessian`: ``hess(x, *args)`` for ``minimize(method="trust-constr")``.
+- :class:`IpoptAdapter`: cyipopt's problem interface (``jacobianstructure``/``jacobian``,
+  ``hessianstructure``/``hessian`` with the lower triangle of the Lagrangian Hessian),
+  i.e. ``(row, col)`` index arrays plus values in a fixed order, as Ipopt and Pyomo take.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ._common import array_library, resolve_backend
+from ._errors import SparseADError
+from .hessian import SparseHessian, prepare_hessian
+from .jacobian import SparseJacobian, prepare_jacobian
+
+__all__ = ["ODEJacobian", "ode_jacobian", "least_squares_jacobian", "trust_constr_hessian",
+           "IpoptAdapter"]
+
+
+def _time_arg(t: Any, dtype: np.dtype, library: str) -> Any:
+    """``t`` as the ODE function receives it: a float for numpy code, a 0-d array for
+    JAX/torch (so that a compiling backend takes it as a runtime argument and does not
+    recompile for every new time)."""
+    if library == "numpy":
+        return float(t)
+    return np.asarray(t, dtype=dtype)
+
+
+class ODEJacobian:
+    """``jac(t, y, *args)`` for ``solve_ivp``: a new CSC matrix per call (BDF/Radau keep it).
+
+    Attributes
+    ----------
+    prepared : SparseJacobian
+        The prepared Jacobian of ``y -> fun(t, y)`` (pattern, coloring, backend).
+    njev : int
+        Number of evaluations so far.
+    """
+
+    def __init__(self, prepared: SparseJacobian, library: str, dtype: np.dtype,
+                 args: tuple) -> None:
+        self.prepared = prepared
+        self._library = library
+        self._dtype = dtype
+        self._args = tuple(args)
+        self.njev = 0
+
+    @property
+    def sparsity(self):
+        return self.prepared.sparsity
+
+    @property
+    def ncolors(self) -> int:
+        return self.prepared.ncolors
+
+    def __call__(self, t: Any, y: Any, *args: Any):
+        self.njev += 1
+        y = np.asarray(y)
+        if y.dtype != self._dtype and np.issubdtype(y.dtype, np.floating):
+            y = y.astype(self._dtype)
+        call_args = (_time_arg(t, self._dtype, self._library), *(args or self._args))
+        return self.prepared(y, args=call_args)
+
+    def __repr__(self) -> str:
+        return f"ODEJacobian({self.prepared!r}, njev={self.njev})"
+
+
+def ode_jacobian(fun: Callable, t0: float, y0: Any, *, backend: Any = "fd",
+                 args: tuple = (), sparsity: Any = None, coloring: Any = None,
+                 sparsity_from: Callable | None = None, format: str = "csc",
+                 **options: Any) -> ODEJacobian:
+    """Sparse ``jac(t, y)`` of an ODE right-hand side ``fun(t, y, *args)`` for ``solve_ivp``.
+
+    The pattern is detected once at ``(t0, y0)`` in global mode with ``t`` a constant
+    argument, so it holds for every ``y``; a right-hand side whose *structure* changes
+    with ``t`` (not only its values) needs ``sparsity=`` covering all times.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(t, y, *args)`` as given to ``solve_ivp`` (numpy for ``"fd"``, ``jax.numpy``
+        for ``"jax"``).
+    t0 : float
+        A time at which to prepare.
+    y0 : array_like
+        Initial state (float).
+    backend : str or Backend
+        Any backend with JVPs or VJPs.
+    args : tuple
+        Extra arguments as passed to ``solve_ivp(args=...)``.
+    sparsity, coloring, sparsity_from :
+        As in :func:`prepare_jacobian`; ``sparsity_from`` is a numpy twin ``fun_np(t, y)``.
+    format : str
+        ``"csc"`` (default, what ``splu`` wants) or ``"csr"``/``"coo"``.
+    **options :
+        Passed to :func:`prepare_jacobian` (``mode``, ``chunk_size``, ...).
+
+    Returns
+    -------
+    ODEJacobian
+        Callable ``jac(t, y, *args)`` returning a scipy sparse array.
+
+    Examples
+    --------
+    >>> jac = sparsead.ode_jacobian(fun, 0.0, y0)                    # doctest: +SKIP
+    >>> solve_ivp(fun, (0, 10), y0, method="BDF", jac=jac)            # doctest: +SKIP
+    """
+    be = resolve_backend(backend)
+    library = array_library(be)
+    y0 = np.asarray(y0)
+    if not np.issubdtype(y0.dtype, np.floating):
+        y0 = y0.astype(float)
+    t_arg = _time_arg(t0, y0.dtype, library)
+
+    def rhs(y, t, *a):
+        return fun(t, y, *a)
+
+    twin = None
+    if sparsity_from is not None:
+        def twin(y, t, *a):
+            return sparsity_from(t, y, *a)
+
+    prepared = prepare_jacobian(rhs, y0, backend=be, args=(t_arg, *args), sparsity=sparsity,
+                                coloring=coloring, format=format, sparsity_from=twin,
+                                **options)
+    return ODEJacobian(prepared, library, y0.dtype, tuple(args))
+
+
+class _LeastSquaresJacobian:
+    """``jac(x, *args, **kwargs)`` for ``least_squares``; CSR by default."""
+
+    def __init__(self, prepared: SparseJacobian, args: tuple, kwargs: dict) -> None:
+        self.prepared = prepared
+        self._args = tuple(args)
+        self._kwargs = dict(kwargs)
+        self.njev = 0
+
+    def __call__(self, x: Any, *args: Any, **kwargs: Any):
+        if kwargs.keys() != self._kwargs.keys() or any(
+                kwargs[k] is not v and not _equal(kwargs[k], v)
+                for k, v in self._kwargs.items()):
+            raise SparseADError("least_squares passed other kwargs than the ones this "
+                                "Jacobian was prepared with; pass the same kwargs= to "
+                                "sparsead.least_squares_jacobian")
+        self.njev += 1
+        x = np.asarray(x, dtype=self.prepared._x_dtype).reshape(self.prepared._x_shape)
+        return self.prepared(x, args=args if args else None)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) else bool(a == b)
+    except Exception:  # noqa: BLE001  (incomparable objects count as different)
+        return False
+
+
+def least_squares_jacobian(fun: Callable, x0: Any, *, backend: Any = "fd", args: tuple = (),
+                           kwargs: dict | None = None, sparsity: Any = None,
+                           coloring: Any = None, format: str = "csr",
+                           **options: Any) -> _LeastSquaresJacobian:
+    """Sparse ``jac`` for ``scipy.optimize.least_squares(fun, x0, jac=jac, args=args)``.
+
+    ``fun(x, *args, **kwargs)`` returns the residual vector. The callable accepts the
+    ``args`` that ``least_squares`` passes (rebinding the backend when they change) and
+    returns a CSR array, which selects the ``lsmr`` trust-region solver. ``kwargs`` are
+    fixed at preparation (give the same ones to ``least_squares``).
+    """
+    kwargs = dict(kwargs or {})
+    f = fun if not kwargs else (lambda x, *a: fun(x, *a, **kwargs))
+    twin = options.pop("sparsity_from", None)
+    if twin is not None and kwargs:
+        twin_f = twin
+        twin = lambda x, *a: twin_f(x, *a, **kwargs)  # noqa: E731
+    prepared = prepare_jacobian(f, x0, backend=backend, args=tuple(args),
+                                sparsity=sparsity, coloring=coloring, format=format,
+                                sparsity_from=twin, **options)
+    return _LeastSquaresJacobian(prepared, tuple(args), kwargs)
+
+
+class _TrustConstrHessian:
+    """``hess(x, *args)`` for ``minimize(method="trust-constr")`` (a CSR array)."""
+
+    def __init__(self, prepared: SparseHessian) -> None:
+        self.prepared = prepared
+        self.nhev = 0
+
+    def __call__(self, x: Any, *args: Any):
+        self.nhev += 1
+        x = np.asarray(x, dtype=self.prepared._x_dtype).reshape(self.prepared._x_shape)
+        return self.prepared(x, args=args if args else None)
+
+    def gradient(self, x: Any, *args: Any) -> np.ndarray:
+        """The gradient (for ``jac=``), from the backend's gradient product."""
+        x = np.asarray(x, dtype=self.prepared._x_dtype).reshape(self.prepared._x_shape)
+        ctx = self.prepared._binding.get(args if args else None)
+        _, g = self.prepared.backend.gradient(ctx, x)
+        return np.asarray(g, dtype=float).reshape(-1)
+
+
+def trust_constr_hessian(fun: Callable, x0: Any, *, backend: Any = "fd", args: tuple = (),
+                         grad: Callable | None = None, sparsity: Any = None,
+                         coloring: Any = None, **options: Any) -> _TrustConstrHessian:
+    """Sparse ``hess`` for ``scipy.optimize.minimize(fun, x0, method="trust-constr")``.
+
+    The returned callable also has ``.gradient(x, *args)`` for ``jac=``. With the ``"fd"``
+    backend pass ``grad=`` (the Hessian is a finite difference of it).
+    """
+    prepared = prepare_hessian(fun, x0, backend=backend, args=tuple(args), grad=grad,
+                               sparsity=sparsity, coloring=coloring, format="csr",
+                               with_gradient=True, **options)
+    return _TrustConstrHessian(prepared)
+
+
+class IpoptAdapter:
+    """cyipopt-style problem callbacks with sparse derivatives in a fixed order.
+
+    Implements the methods of ``cyipopt.Problem(problem_obj=...)``: ``objective``,
+    ``gradient``, ``constraints``, ``jacobian``, ``jacobianstructure``, ``hessian`` and
+    ``hessianstructure``. Structures are ``(row, col)`` int arrays; values come in the same
+    order on every call; the Hessian is the **lower triangle** of the Lagrangian Hessian
+    ``obj_factor * H_f + sum_i lagrange[i] * H_{c_i}``. Pyomo/PyNumero take the same
+    triplets (``scipy.sparse.coo_array((values, (row, col)))``).
+
+    Parameters
+    ----------
+    objective : callable
+        Scalar ``f(x)``.
+    constraints : callable
+        Vector ``c(x)`` (m values).
+    x0 : array_like
+        A point (1-D float array).
+    backend : str or Backend
+        Needs JVPs or VJPs for the constraint Jacobian and ``hvp`` + ``gradient`` for the
+        Hessian (``"jax"``, ``"torch"`` or a Custom backend). ``"fd"`` gives the
+        Jacobian; with it pass ``hessian=False`` and use Ipopt's
+        ``hessian_approximation="limited-memory"``.
+    hessian : bool
+        Prepare the Lagrangian Hessian.
+    jacobian_sparsity, hessian_sparsity : optional
+        Known patterns (else detected by the tracer; for JAX give ``sparsity_from``-style
+        numpy twins via ``objective_np``/``constraints_np``).
+    objective_np, constraints_np : callable, optional
+        Numpy twins of the functions, used only for sparsity detection.
+    grad : callable, optional
+        Objective gradient (only needed by the ``"fd"`` backend).
+    """
+
+    def __init__(self, objective: Callable, constraints: Callable, x0: Any, *,
+                 backend: Any = "jax", hessian: bool = True, jacobian_sparsity: Any = None,
+                 hessian_sparsity: Any = None, objective_np: Callable | None = None,
+                 constraints_np: Callable | None = None,
+                 grad: Callable | None = None) -> None:
+        x0 = np.asarray(x0, dtype=float)
+        if x0.ndim != 1:
+            raise SparseADError(f"Ipopt works on 1-D x; got shape {x0.shape}")
+        self._f, self._c = objective, constraints
+        self._grad = grad
+        be = resolve_backend(backend)
+        self._library = array_library(be)
+        self._jac = prepare_jacobian(constraints, x0, backend=be, sparsity=jacobian_sparsity,
+                                     format="coo", sparsity_from=constraints_np)
+        self.m = self._jac.shape[0]
+        self._hess = None
+        if hessian:
+            lib = self._library
+            xp = _namespace(lib)
+
+            def lagrangian(x, obj_factor, lam):
+                return obj_factor * objective(x) + xp.sum(lam * constraints(x))
+
+            twin = None
+            if objective_np is not None and constraints_np is not None:
+                def twin(x, obj_factor, lam):
+                    return obj_factor * objective_np(x) + np.sum(lam * constraints_np(x))
+
+            args0 = (np.ones((), dtype=float), np.ones(self.m, dtype=float))
+            self._hess = prepare_hessian(lagrangian, x0, backend=be, args=args0,
+                                         sparsity=hessian_sparsity, sparsity_from=twin,
+                                         uplo="L", format="coo")
+        self._grad_ctx = None
+        self._be = be
+
+    # cyipopt callbacks -----------------------------------------------------------------
+    def objective(self, x: np.ndarray) -> float:
+        return float(np.asarray(self._f(x)))
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        if self._grad is not None:
+            return np.asarray(self._grad(x), dtype=float).reshape(-1)
+        if self._grad_ctx is None:
+            self._grad_ctx = self._be.prepare(self._f, np.asarray(x, dtype=float), (),
+                                              kinds=frozenset({"gradient"}))
+        return np.asarray(self._be.gradient(self._grad_ctx, np.asarray(x, float))[1],
+                          dtype=float).reshape(-1)
+
+    def constraints(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self._c(x), dtype=float).reshape(-1)
+
+    def jacobianstructure(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._jac.structure()
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        return self._jac.values(np.asarray(x, dtype=float))
+
+    def hessianstructure(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._hess is None:
+            raise SparseADError("this IpoptAdapter was made with hessian=False; use "
+                                "hessian_approximation='limited-memory' in Ipopt")
+        return self._hess.structure()
+
+    def hessian(self, x: np.ndarray, lagrange: np.ndarray, obj_factor: float) -> np.ndarray:
+        if self._hess is None:
+            raise SparseADError("this IpoptAdapter was made with hessian=False; use "
+                                "hessian_approximation='limited-memory' in Ipopt")
+        args = (np.asarray(obj_factor, dtype=float), np.asarray(lagrange, dtype=float))
+        return self._hess.values(np.asarray(x, dtype=float), args=args)
+
+
+def _namespace(library: str):
+    if library == "jax":
+        import jax.numpy as jnp  # noqa: PLC0415
+
+        return jnp
+    if library == "torch":
+        import torch  # noqa: PLC0415
+
+        return torch
+    return np

@@ -1,0 +1,307 @@
+"""Finite-difference backend ``"fd"``: plain numpy forward, central or complex-step differences.
+
+The step follows scipy's :func:`scipy.optimize.approx_derivative`: the relative step is
+``EPS**(1/2)`` for forward and complex-step differences and ``EPS**(1/3)`` for central
+ones (``EPS`` the machine epsilon of x's dtype, or of f's when f is less precise), and the
+absolute step of variable ``j`` is ``rel_step * sign(x_j) * max(1, |x_j|)`` with
+``sign(0) = +1``. For forward and central differences the actually representable step
+``(x + h) - x`` is used as divisor. With the same groups (colors), the sparse Jacobian
+therefore equals scipy's ``approx_derivative(f, x, sparsity=(pattern, groups))`` up to
+rounding, but all colors are evaluated without scipy's per-group sparse-matrix work.
+
+Differences
+-----------
+- x is kept in its own dtype (scipy upcasts float32 to float64 before calling f).
+- Generic seed matrices (:meth:`FiniteDifferences.jvp`) use one scalar step per seed row,
+  ``rel_step * max(1, max |x_j| over the row's support) / max |V_c|``; the pipeline uses the
+  per-variable rule through :meth:`FiniteDifferences.jvp_gather_entries`.
+- Hessians are finite differences of a user-supplied gradient ``grad(x, *args)``; without
+  one, asking for Hessian products raises :class:`~sparsead.UnsupportedProductError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .._errors import SparseADError, UnsupportedProductError
+from .._kernels import COMPLEX, CENTRAL, FORWARD, fd_steps, gather_divide, perturb, seed_columns
+from .base import Backend
+
+#: Relative step exponent per method (scipy ``_eps_for_method``).
+_STEP_EXPONENT = {"forward": 1.0 / 2.0, "central": 1.0 / 3.0, "complex": 1.0 / 2.0}
+#: Accepted spellings, including scipy's.
+_METHOD_CODE = {"forward": FORWARD, "central": CENTRAL, "complex": COMPLEX}
+_METHOD_ALIASES = {"forward": "forward", "2-point": "forward", "central": "central",
+                   "3-point": "central", "complex": "complex", "cs": "complex",
+                   "complex-step": "complex"}
+
+
+def relative_step(x_dtype: np.dtype, f_dtype: np.dtype, method: str) -> float:
+    """Default relative step of scipy's ``approx_derivative`` for these dtypes and method."""
+    eps = np.finfo(x_dtype).eps if np.issubdtype(x_dtype, np.inexact) else np.finfo(float).eps
+    if (np.issubdtype(x_dtype, np.inexact) and np.issubdtype(f_dtype, np.inexact)
+            and np.dtype(f_dtype).itemsize < np.dtype(x_dtype).itemsize):
+        eps = np.finfo(f_dtype).eps
+    return float(eps) ** _STEP_EXPONENT[method]
+
+
+def absolute_step(xf: np.ndarray, rstep: float, rel_step: float | None) -> np.ndarray:
+    """Per-variable step ``h`` (scipy ``_compute_absolute_step``), in x's dtype."""
+    sign = np.where(xf >= 0, 1, -1).astype(xf.dtype)
+    default = (rstep * sign * np.maximum(1, np.abs(xf))).astype(xf.dtype)
+    if rel_step is None:
+        return default
+    h = (rel_step * sign * np.abs(xf)).astype(xf.dtype)
+    return np.where((xf + h) - xf == 0, default, h)
+
+
+class _FDContext:
+    """What :meth:`FiniteDifferences.prepare` caches: the function, shapes and buffers."""
+
+    __slots__ = ("f", "grad", "args", "x_shape", "x_dtype", "out_shape", "m", "f_dtype",
+                 "rstep", "buffers", "_seed_cols")
+
+    def __init__(self, f, grad, args, x_shape, x_dtype, out_shape, f_dtype, rstep):
+        self.f, self.grad, self.args = f, grad, tuple(args)
+        self.x_shape, self.x_dtype = x_shape, x_dtype
+        self.out_shape, self.m = out_shape, int(np.prod(out_shape, dtype=np.int64))
+        self.f_dtype, self.rstep = f_dtype, rstep
+        self.buffers: dict[tuple, np.ndarray] = {}
+        self._seed_cols: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
+
+    def columns_of(self, V: np.ndarray) -> list[np.ndarray]:
+        """Variables of each seed row, cached per seed matrix by identity (the pipeline
+        passes the same arrays, one per chunk, on every evaluation; the cache keeps a
+        reference so an id is never reused while cached)."""
+        hit = self._seed_cols.get(id(V))
+        if hit is None or hit[0] is not V:
+            if len(self._seed_cols) >= 64:
+                self._seed_cols.clear()
+            hit = self._seed_cols[id(V)] = (V, seed_columns(V))
+        return hit[1]
+
+    def buffer(self, shape: tuple, dtype, tag: str = "") -> np.ndarray:
+        """A scratch array reused across calls (never returned to the caller)."""
+        key = (shape, np.dtype(dtype).str, tag)
+        buf = self.buffers.get(key)
+        if buf is None:
+            buf = self.buffers[key] = np.empty(shape, dtype=dtype)
+        return buf
+
+
+class FiniteDifferences(Backend):
+    """Finite differences in plain numpy, batched over all seeds of a coloring.
+
+    Parameters
+    ----------
+    method : {"forward", "central", "complex"}
+        Difference scheme (scipy's ``"2-point"``, ``"3-point"``, ``"cs"`` are accepted too).
+        ``"complex"`` needs an f that accepts complex input and is analytic.
+    rel_step : float, optional
+        Relative step as in scipy; default ``EPS**(1/2)`` or ``EPS**(1/3)``.
+    grad : callable, optional
+        Gradient ``grad(x, *args)`` of a scalar f, needed for Hessians (finite
+        differences of the gradient).
+
+    Notes
+    -----
+    Each seed row costs one evaluation of f (two for central differences) plus one
+    evaluation at x itself. There is no VJP: row coloring is never chosen with ``"fd"``.
+    """
+
+    name = "fd"
+    array_library = "numpy"
+
+    def __init__(self, method: str = "forward", rel_step: float | None = None,
+                 grad: Callable[..., Any] | None = None) -> None:
+        if method not in _METHOD_ALIASES:
+            raise ValueError(f"unknown finite-difference method {method!r}; "
+                             f"use one of {sorted(set(_METHOD_ALIASES))}")
+        self.method = _METHOD_ALIASES[method]
+        self.rel_step = rel_step
+        self.grad = grad
+
+    def __repr__(self) -> str:
+        return (f"FiniteDifferences(method={self.method!r}, rel_step={self.rel_step!r}, "
+                f"grad={'None' if self.grad is None else 'given'})")
+
+    def supports(self, kind: str) -> bool:
+        if kind == "jvp":
+            return True
+        if kind in ("hvp", "gradient"):
+            return self.grad is not None
+        return False
+
+    # -- preparation -----------------------------------------------------------------
+
+    def prepare(self, f, x, args=(), *, kinds=frozenset({"jvp"})):
+        """Evaluate f once to record its output shape and dtype (no compilation)."""
+        kinds = frozenset(kinds)
+        if kinds & {"hvp", "gradient"} and self.grad is None:
+            raise UnsupportedProductError(
+                "the 'fd' backend computes Hessians as finite differences of a gradient, "
+                "and no gradient was given: pass grad=g (g(x, *args) -> gradient), e.g. "
+                "sparsead.hessian(f, x, backend='fd', grad=g), or use backend='jax'")
+        if "vjp" in kinds:
+            raise UnsupportedProductError(
+                "the 'fd' backend has no VJPs (reverse mode); use column coloring "
+                "(mode='column') or an AD backend such as 'jax'")
+        x = np.asarray(x)
+        y = np.asarray(f(x, *args))
+        rstep = relative_step(x.dtype, y.dtype, self.method)
+        return _FDContext(f, self.grad, args, x.shape, x.dtype, y.shape, y.dtype, rstep)
+
+    def output_shape(self, ctx: _FDContext) -> tuple[int, ...]:
+        return ctx.out_shape
+
+    def rebind_args(self, ctx, f, x, args, kinds):
+        new = _FDContext(ctx.f, ctx.grad, args, ctx.x_shape, ctx.x_dtype, ctx.out_shape,
+                         ctx.f_dtype, ctx.rstep)
+        new.buffers = ctx.buffers
+        new._seed_cols = ctx._seed_cols
+        return new
+
+    # -- evaluation helpers ----------------------------------------------------------
+
+    def _f(self, ctx: _FDContext, x: np.ndarray) -> np.ndarray:
+        y = np.asarray(ctx.f(x, *ctx.args))
+        if y.shape != ctx.out_shape:
+            raise SparseADError(f"f's output shape changed from {ctx.out_shape} at "
+                                f"preparation to {y.shape}; prepare again for the new shape")
+        return y.reshape(-1)
+
+    def _g(self, ctx: _FDContext, x: np.ndarray) -> np.ndarray:
+        g = np.asarray(ctx.grad(x, *ctx.args))
+        if g.size != int(np.prod(ctx.x_shape, dtype=np.int64)):
+            raise SparseADError(f"grad returned {g.size} values for an x of shape "
+                                f"{ctx.x_shape}; it must return one per element of x")
+        return g.reshape(-1)
+
+    def _differences(self, ctx, which, xf, y0, P, out):
+        """Row c of ``out`` = the raw difference of ``fun`` along perturbation ``P[c]``.
+
+        forward: ``fun(x+P_c) - y0``; central: ``fun(x+P_c) - fun(x-P_c)``;
+        complex: ``Im fun(x + i P_c)``. The caller divides by the step.
+        """
+        shape = ctx.x_shape
+        fun = self._f if which == "f" else self._g
+        if self.method == "complex":
+            xc = ctx.buffer((xf.size,), np.result_type(xf.dtype, np.complex64))
+            for c in range(P.shape[0]):
+                xc.real = xf
+                xc.imag = P[c]
+                out[c] = fun(ctx, xc.reshape(shape)).imag
+            return out
+        xp = ctx.buffer((xf.size,), xf.dtype)
+        for c in range(P.shape[0]):
+            np.add(xf, P[c], out=xp)
+            yp = fun(ctx, xp.reshape(shape))
+            if self.method == "forward":
+                np.subtract(yp, y0, out=out[c])
+            else:
+                out[c] = yp  # copy before xp is reused for the backward point
+                np.subtract(xf, P[c], out=xp)
+                out[c] -= fun(ctx, xp.reshape(shape))
+        return out
+
+    def _generic(self, ctx, which, x, y0, V, m):
+        """Directional differences for an arbitrary seed matrix ``V`` (scalar step per row)."""
+        xf = np.asarray(x).reshape(-1)
+        V = np.asarray(V)
+        vmax = np.max(np.abs(V), axis=1) if V.shape[1] else np.zeros(V.shape[0])
+        support_max = np.max(np.where(V != 0, np.abs(xf), 0), axis=1) if V.shape[1] \
+            else np.zeros(V.shape[0])
+        rstep = ctx.rstep if self.rel_step is None else self.rel_step
+        t = rstep * np.maximum(1.0, support_max) / np.where(vmax > 0, vmax, 1.0)
+        t = t.astype(xf.dtype)
+        P = (V * t[:, None]).astype(xf.dtype)
+        dtype = np.result_type(ctx.f_dtype if which == "f" else xf.dtype, xf.dtype)
+        D = self._differences(ctx, which, xf, y0, P, np.empty((V.shape[0], m), dtype=dtype))
+        scale = t * (2 if self.method == "central" else 1)
+        D /= scale[:, None]
+        D[vmax == 0] = 0
+        return D
+
+    def _entries(self, ctx, which, x, y0, V, flat_index, entry_input, m, out=None):
+        """Differences with scipy's per-variable step, gathered and divided per entry.
+
+        The seeds are 0/1 rows (one color each); the perturbed point of color ``c`` moves
+        only that color's variables, by scipy's step ``h_j``. Value ``e`` is the raw
+        difference at ``flat_index[e]`` divided by the actual step of ``entry_input[e]``.
+        """
+        xf = np.asarray(x).reshape(-1)
+        h = ctx.buffer((xf.size,), xf.dtype, "h")
+        divisor = ctx.buffer((xf.size,), xf.dtype, "dx")
+        fd_steps(xf, ctx.rstep, np.nan if self.rel_step is None else float(self.rel_step),
+                 _METHOD_CODE[self.method], h, divisor)
+        cols = ctx.columns_of(V)
+        dtype = np.result_type(ctx.f_dtype if which == "f" else xf.dtype, xf.dtype)
+        D = ctx.buffer((V.shape[0], m), dtype)
+        fun = self._f if which == "f" else self._g
+        shape = ctx.x_shape
+        if self.method == "complex":
+            xc = ctx.buffer((xf.size,), np.result_type(xf.dtype, np.complex64))
+            for c in range(V.shape[0]):
+                xc.real = xf
+                xc.imag = 0
+                xc.imag[cols[c]] = h[cols[c]]
+                D[c] = fun(ctx, xc.reshape(shape)).imag
+        else:
+            xp = ctx.buffer((xf.size,), xf.dtype)
+            for c in range(V.shape[0]):
+                perturb(xf, h, cols[c], 1.0, xp)
+                yp = fun(ctx, xp.reshape(shape))
+                if self.method == "forward":
+                    np.subtract(yp, y0, out=D[c])
+                else:
+                    D[c] = yp  # copied before xp is reused for the backward point
+                    perturb(xf, h, cols[c], -1.0, xp)
+                    D[c] -= fun(ctx, xp.reshape(shape))
+        if out is None:
+            out = np.empty(flat_index.size, dtype=dtype)
+        return gather_divide(D.reshape(-1), flat_index, divisor, entry_input, out)
+
+    def _check_x(self, ctx, x):
+        x = np.asarray(x)
+        if x.shape != ctx.x_shape:
+            raise SparseADError(f"x has shape {x.shape} but the backend was prepared "
+                                f"for {ctx.x_shape}")
+        return x
+
+    # -- the protocol ------------------------------------------------------------------
+
+    def value(self, ctx, x):
+        return self._f(ctx, self._check_x(ctx, x))
+
+    def jvp(self, ctx, x, V):
+        x = self._check_x(ctx, x)
+        y0 = self._f(ctx, x)
+        return y0, self._generic(ctx, "f", x, y0, V, ctx.m)
+
+    def jvp_gather_entries(self, ctx, x, V, flat_index, entry_input, out=None):
+        x = self._check_x(ctx, x)
+        y0 = self._f(ctx, x)
+        return y0, self._entries(ctx, "f", x, y0, V, flat_index, entry_input, ctx.m, out)
+
+    def gradient(self, ctx, x):
+        x = self._check_x(ctx, x)
+        if ctx.grad is None:
+            raise UnsupportedProductError("the 'fd' backend needs grad= for gradients")
+        y = self._f(ctx, x)
+        return (y[0] if y.size == 1 else y), self._g(ctx, x)
+
+    def hvp(self, ctx, x, V):
+        x = self._check_x(ctx, x)
+        if ctx.grad is None:
+            raise UnsupportedProductError("the 'fd' backend needs grad= for Hessians")
+        g0 = self._g(ctx, x)
+        return self._generic(ctx, "g", x, g0, V, g0.size)
+
+    def hvp_gather_entries(self, ctx, x, V, flat_index, entry_input, out=None):
+        x = self._check_x(ctx, x)
+        if ctx.grad is None:
+            raise UnsupportedProductError("the 'fd' backend needs grad= for Hessians")
+        g0 = self._g(ctx, x)
+        return self._entries(ctx, "g", x, g0, V, flat_index, entry_input, g0.size, out)

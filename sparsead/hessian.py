@@ -1,0 +1,272 @@
+"""Sparse Hessians from compressed HVPs: star coloring with direct decompression
+(default) or acyclic coloring with decompression by substitution."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._common import ArgsBinding, array_library, as_point, check_point, resolve_backend
+from ._errors import SparseADError
+from ._pattern import as_pattern, detect_hessian
+from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring
+
+__all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]
+
+_SYMMETRIC = ("star", "acyclic")
+
+
+def _symmetrize(P: sp.csr_array) -> sp.csr_array:
+    """``P | P.T``: a Hessian pattern must be symmetric (adding entries is always safe)."""
+    S = sp.csr_array(P + P.T)
+    S.sum_duplicates()
+    S.sort_indices()
+    S.data = np.ones(S.indices.size, dtype=bool)
+    return S
+
+
+def choose_hessian_coloring(P: sp.csr_array, coloring: Any):
+    """A star (default) or acyclic coloring of the symmetric pattern ``P``.
+
+    ``coloring`` is a ColoringResult, ``"star"``/``"acyclic"``, an order name or tuple, or
+    a dict of :func:`coloring.color` options (``{"problem": "acyclic", "order": ...}``).
+    """
+    if hasattr(coloring, "colors") and hasattr(coloring, "problem"):
+        check_given_coloring(coloring, P, _SYMMETRIC)
+        return coloring
+    problem = "star"
+    if isinstance(coloring, str) and coloring in _SYMMETRIC:
+        problem, coloring = coloring, None
+    opts = coloring_options(coloring)
+    problem = opts.pop("problem", problem)
+    if problem not in _SYMMETRIC:
+        raise SparseADError(f"a Hessian needs problem 'star' (direct decompression) or "
+                            f"'acyclic' (substitution), not {problem!r}")
+    return run_coloring(P, problem, opts)
+
+
+class SparseHessian:
+    """A sparse Hessian of a scalar function, prepared once and evaluated many times.
+
+    Attributes
+    ----------
+    sparsity : scipy.sparse.csr_array
+        Full symmetric boolean pattern ``(n, n)``.
+    coloring : coloring.ColoringResult
+        ``problem`` is ``"star"`` (direct decompression) or ``"acyclic"`` (substitution).
+    ncolors, nnz : int
+        HVPs per evaluation; stored values (of the ``uplo`` triangle).
+    uplo : str
+        ``"F"`` full matrix, ``"L"``/``"U"`` lower/upper triangle only (Ipopt wants "L").
+    format : str
+        ``"csr"``, ``"csc"`` or ``"coo"``.
+    """
+
+    def __init__(self, *, backend, binding, x, pattern, coloring, plan: Plan, uplo):
+        self.backend = backend
+        self._binding = binding
+        self._x_shape, self._x_dtype = x.shape, x.dtype
+        self.sparsity = pattern
+        self.coloring = coloring
+        self._plan = plan
+        self.uplo = uplo
+        self.shape = pattern.shape
+        self._csr_buffer = None  # acyclic: CSR result of coloring.decompress, reused
+
+    @property
+    def ncolors(self) -> int:
+        return self._plan.ncolors
+
+    @property
+    def nnz(self) -> int:
+        return self._plan.nnz
+
+    @property
+    def format(self) -> str:
+        return self._plan.format
+
+    @property
+    def method(self) -> str:
+        """``"star"`` (direct) or ``"acyclic"`` (substitution)."""
+        return self._plan.problem
+
+    def __repr__(self) -> str:
+        n = self.shape[0]
+        return (f"SparseHessian(shape=({n}, {n}), nnz={self.nnz}, uplo={self.uplo!r}, "
+                f"coloring={self.method!r}, ncolors={self.ncolors}, format={self.format!r},"
+                f" backend={self.backend.name!r})")
+
+    def structure(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, cols)`` of the stored values in :meth:`values` order (lower triangle
+        with ``uplo="L"``, as Ipopt's ``hessianstructure`` wants)."""
+        return self._plan.rows, self._plan.cols
+
+    def _fill(self, x, data, args):
+        x = check_point(x, self._x_shape, self._x_dtype)
+        ctx = self._binding.get(args)
+        plan, be = self._plan, self.backend
+        if plan.ncolors == 0:
+            return ctx, x
+        if plan.flat_index is not None:
+            for chunk in plan.chunks:
+                direct = chunk.positions is None
+                vals = be.hvp_gather_entries(ctx, x, chunk.seeds, chunk.flat_index,
+                                             chunk.entry_input, out=data if direct else None)
+                if vals is data:
+                    continue
+                vals = np.asarray(vals)
+                if vals.shape != chunk.flat_index.shape:
+                    raise SparseADError(f"backend {be.name!r} returned {vals.shape} values "
+                                        f"for {chunk.flat_index.shape} requested")
+                if chunk.positions is None:
+                    data[...] = vals
+                else:
+                    data[chunk.positions] = vals
+            return ctx, x
+        # acyclic: all products first, then substitution along the two-colored trees
+        step = self._binding.chunk_size or plan.ncolors
+        HV = np.empty((plan.ncolors, plan.width), dtype=data.dtype)
+        for start in range(0, plan.ncolors, step):
+            HV[start:start + step] = be.hvp(ctx, x, plan.seeds[start:start + step])
+        if plan.csr_order is None and plan.format == "csr":
+            buf = self._csr_matrix_for(data)
+            self.coloring.decompress(HV.T, out=buf, uplo=self.uplo)
+        else:
+            buf = self._csr_matrix_for(None)
+            self.coloring.decompress(HV.T, out=buf, uplo=self.uplo)
+            if plan.csr_order is None:
+                data[...] = buf.data
+            else:
+                np.take(buf.data, plan.csr_order, out=data)
+        return ctx, x
+
+    def _csr_matrix_for(self, data):
+        """A CSR matrix with the coloring's triangle pattern (over ``data`` if given)."""
+        if data is not None:
+            plan = self._plan
+            M = sp.csr_array((data, plan.indices, plan.indptr), shape=plan.shape)
+            M.indices, M.indptr = plan.indices, plan.indptr
+            return M
+        if self._csr_buffer is None:
+            dt = self._plan.seeds.dtype
+            self._csr_buffer = self.coloring.decompress(
+                np.zeros(self.coloring.compressed_shape, dtype=dt), uplo=self.uplo)
+        return self._csr_buffer
+
+    def _data_for(self, out):
+        dtype = self._plan.seeds.dtype
+        if out is None:
+            return np.empty(self.nnz, dtype=dtype)
+        self._plan.check_out(out, dtype)
+        return out.data
+
+    def __call__(self, x: Any, out: Any = None, *, args: tuple | None = None):
+        """The Hessian at ``x`` (scipy sparse, prepared format); ``out=`` refills in place."""
+        data = self._data_for(out)
+        self._fill(x, data, args)
+        return out if out is not None else self._plan.new_matrix(data)
+
+    def values(self, x: Any, out: np.ndarray | None = None, *,
+               args: tuple | None = None) -> np.ndarray:
+        """The stored values at ``x`` in the order of :meth:`structure`."""
+        if out is None:
+            out = np.empty(self.nnz, dtype=self._plan.seeds.dtype)
+        self._fill(x, out, args)
+        return out
+
+    def value_gradient_and_hessian(self, x: Any, out: Any = None, *,
+                                   args: tuple | None = None):
+        """``(f(x), gradient (x's shape), H(x))``; needs the backend's ``gradient``."""
+        data = self._data_for(out)
+        ctx, xx = self._fill(x, data, args)
+        val, g = self.backend.gradient(ctx, xx)
+        g = np.asarray(g).reshape(self._x_shape)
+        H = out if out is not None else self._plan.new_matrix(data)
+        return val, g, H
+
+
+class _HessianBinding(ArgsBinding):
+    chunk_size: int | None = None
+
+
+def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),
+                    sparsity: Any = None, coloring: Any = None, uplo: str = "F",
+                    format: str = "csr", grad: Callable | None = None,
+                    chunk_size: int | None = None, sparsity_from: Callable | None = None,
+                    sparsity_mode: str = "global",
+                    with_gradient: bool = False) -> SparseHessian:
+    """Prepare the sparse Hessian of a scalar ``f`` at ``x``.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar ``f(x, *args)``.
+    x : array_like
+        Point of preparation (float32/float64, any shape; n = x.size).
+    backend : str or Backend
+        ``"jax"``, ``"torch"``, ``"fd"`` (needs ``grad=``) or a Backend with ``hvp``.
+    sparsity : matrix, optional
+        Known Hessian pattern ``(n, n)``; symmetrized (``P | P.T``) if it is not.
+    coloring : coloring.ColoringResult, str or dict, optional
+        ``"star"`` (default; direct decompression), ``"acyclic"`` (fewer colors,
+        decompression by substitution), an order name/tuple, or a dict of
+        :func:`coloring.color` options.
+    uplo : {"F", "L", "U"}
+        Full matrix or only its lower/upper triangle.
+    format : {"csr", "csc", "coo"}
+    grad : callable, optional
+        Gradient ``grad(x, *args)`` for the ``"fd"`` backend (finite differences of it).
+    chunk_size : int, optional
+        At most this many HVP seeds per backend call.
+    sparsity_from : callable, optional
+        Numpy twin of f used only for detection.
+    sparsity_mode : {"global", "local"}
+        Tracer mode.
+    with_gradient : bool
+        Also prepare the backend's gradient (for ``value_gradient_and_hessian``).
+
+    Returns
+    -------
+    SparseHessian
+    """
+    be = resolve_backend(backend, grad)
+    library = array_library(be)
+    x = as_point(x)
+    args = tuple(args)
+    n = x.size
+    kinds = frozenset({"hvp", "gradient"} if with_gradient else {"hvp"})
+    ctx = be.prepare(f, x, args, kinds=kinds)
+    out_shape = be.output_shape(ctx)
+    if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != 1:
+        raise SparseADError(f"a Hessian needs a scalar f, but f returns shape "
+                            f"{tuple(out_shape)}; use sparsead.jacobian for vector outputs")
+    if sparsity is None:
+        sparsity = detect_hessian(f, x, args, library=library, sparsity_from=sparsity_from,
+                                  sparsity_mode=sparsity_mode)
+    P = _symmetrize(as_pattern(sparsity, (n, n), "Hessian"))
+    result = choose_hessian_coloring(P, coloring)
+    dtype = np.result_type(x.dtype, np.float32)
+    plan = build_plan(P, result, fmt=format, uplo=uplo, dtype=dtype, chunk_size=chunk_size)
+    binding = _HessianBinding(be, ctx, f, x, args, kinds)
+    binding.chunk_size = chunk_size
+    return SparseHessian(backend=be, binding=binding, x=x, pattern=P, coloring=result,
+                         plan=plan, uplo=uplo)
+
+
+def hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),
+            sparsity: Any = None, coloring: Any = None, uplo: str = "F", **options: Any):
+    """Sparse Hessian of scalar ``f`` at ``x``; see :func:`prepare_hessian`."""
+    H = prepare_hessian(f, x, backend=backend, args=args, sparsity=sparsity,
+                        coloring=coloring, uplo=uplo, **options)
+    return H(x)
+
+
+def value_gradient_and_hessian(f: Callable, x: Any, *, backend: Any = "fd",
+                               args: tuple = (), sparsity: Any = None, coloring: Any = None,
+                               uplo: str = "F", **options: Any):
+    """``(f(x), grad f(x), H(x))`` with H sparse; see :func:`prepare_hessian`."""
+    H = prepare_hessian(f, x, backend=backend, args=args, sparsity=sparsity,
+                        coloring=coloring, uplo=uplo, with_gradient=True, **options)
+    return H.value_gradient_and_hessian(x)

@@ -1,0 +1,350 @@
+"""Sparse Jacobians from compressed JVPs (column coloring) or VJPs (row coloring)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._common import (ArgsBinding, array_library, as_point, check_point,
+                      infer_output_shape, inplace_to_outofplace, resolve_backend)
+from ._errors import SparseADError
+from ._pattern import as_pattern, detect_jacobian
+from ._plan import (Plan, build_plan, check_given_coloring, coloring_options,
+                    run_coloring)
+from .backends import Backend
+
+__all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]
+
+_MODES = ("auto", "column", "row")
+
+
+def _is_coloring_result(obj: Any) -> bool:
+    return hasattr(obj, "colors") and hasattr(obj, "problem") and hasattr(obj, "ncolors")
+
+
+def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, mode: str):
+    """Column (JVP) or row (VJP) coloring, whichever needs fewer products.
+
+    Returns the coloring result; on a tie the column coloring wins (forward mode has no
+    tape to store). ``mode`` forces one side.
+    """
+    if mode not in _MODES:
+        raise SparseADError(f"unknown mode {mode!r}; use 'auto', 'column' (JVPs) or 'row' "
+                            f"(VJPs)")
+    can = {"column": backend.supports("jvp"), "row": backend.supports("vjp")}
+    if _is_coloring_result(coloring):
+        check_given_coloring(coloring, P, ("column", "row"))
+        side = coloring.problem
+        if mode != "auto" and mode != side:
+            raise SparseADError(f"mode={mode!r} contradicts the given {side} coloring")
+        if not can[side]:
+            raise SparseADError(f"a {side} coloring needs {'JVPs' if side == 'column' else 'VJPs'}"
+                                f", which backend {backend.name!r} does not provide")
+        return coloring
+    opts = coloring_options(coloring)
+    forced = opts.pop("problem", None)
+    if forced is not None:
+        if forced not in ("column", "row"):
+            raise SparseADError(f"a Jacobian needs problem 'column' or 'row', not {forced!r}")
+        if mode not in ("auto", forced):
+            raise SparseADError(f"mode={mode!r} contradicts coloring problem={forced!r}")
+        mode = forced
+    sides = ("column", "row") if mode == "auto" else (mode,)
+    sides = tuple(s for s in sides if can[s])
+    if not sides:
+        need = "JVPs" if mode == "column" else "VJPs" if mode == "row" else "JVPs or VJPs"
+        raise SparseADError(f"backend {backend.name!r} provides no {need} for mode={mode!r}")
+    if len(sides) == 2 and _structurally_symmetric(P):
+        sides = ("column",)  # the row problem of a symmetric pattern is the same problem
+    if len(sides) == 1:
+        return run_coloring(P, sides[0], opts)
+    # Try every order on each side without the improvement pass, then improve only the
+    # winner: the pass costs as much as all orders together and rarely changes the winner.
+    improve = opts.pop("improve", False)
+    time_limit = opts.pop("time_limit", None)
+    best = None
+    for side in sides:
+        if best is not None and best.ncolors <= _lower_bound(P, side):
+            continue  # this side cannot need fewer colors than the best so far
+        result = run_coloring(P, side, opts)
+        if best is None or result.ncolors < best.ncolors:
+            best = result
+    if improve and best.ncolors > _lower_bound(P, best.problem):
+        order = getattr(best, "order", "") or opts.get("order", "largest_first")
+        order = order.split("+")[0]
+        improved = run_coloring(P, best.problem, {**opts, "order": order, "improve": improve,
+                                                  "time_limit": time_limit})
+        if improved.ncolors < best.ncolors:
+            best = improved
+    return best
+
+
+def _structurally_symmetric(P: sp.csr_array) -> bool:
+    """Whether the pattern equals its transpose (then row and column coloring coincide)."""
+    if P.shape[0] != P.shape[1]:
+        return False
+    T = sp.csr_array(P.T)
+    T.sort_indices()
+    return bool(np.array_equal(T.indptr, P.indptr) and np.array_equal(T.indices, P.indices))
+
+
+def _lower_bound(P: sp.csr_array, side: str) -> int:
+    """Colors any coloring of this side needs: the most nonzeros in a row (column side)
+    or in a column (row side)."""
+    if P.nnz == 0:
+        return 0
+    if side == "column":
+        return int(np.diff(P.indptr).max())
+    return int(np.bincount(P.indices, minlength=P.shape[1]).max())
+
+
+class SparseJacobian:
+    """A sparse Jacobian prepared once (pattern, coloring, backend) and evaluated many times.
+
+    Attributes
+    ----------
+    sparsity : scipy.sparse.csr_array
+        Boolean pattern ``(m, n)`` (outputs x inputs, flattened in C order).
+    coloring : coloring.ColoringResult
+        The coloring used; ``coloring.problem`` is ``"column"`` or ``"row"``.
+    mode : str
+        ``"column"`` (one JVP per color) or ``"row"`` (one VJP per color).
+    ncolors : int
+        Products per evaluation.
+    nnz : int
+        Stored values per evaluation (structural zeros included).
+    format : str
+        ``"csr"``, ``"csc"`` or ``"coo"``; the value order is the same on every call.
+    backend : Backend
+    """
+
+    def __init__(self, *, f, backend, binding, x, pattern, coloring, plan: Plan,
+                 out_shape, chunk_size):
+        self.f = f
+        self.backend = backend
+        self._binding = binding
+        self._x_shape, self._x_dtype = x.shape, x.dtype
+        self.sparsity = pattern
+        self.coloring = coloring
+        self._plan = plan
+        self.output_shape = out_shape
+        self.chunk_size = chunk_size
+        self.shape = pattern.shape
+
+    # -- descriptive ------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return self._plan.problem
+
+    @property
+    def ncolors(self) -> int:
+        return self._plan.ncolors
+
+    @property
+    def nnz(self) -> int:
+        return self._plan.nnz
+
+    @property
+    def format(self) -> str:
+        return self._plan.format
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """The batch-first 0/1 seed matrix ``(ncolors, n)`` (``(ncolors, m)`` for row mode)."""
+        return self._plan.seeds
+
+    def __repr__(self) -> str:
+        m, n = self.shape
+        return (f"SparseJacobian(shape=({m}, {n}), nnz={self.nnz}, mode={self.mode!r}, "
+                f"ncolors={self.ncolors}, format={self.format!r}, "
+                f"backend={self.backend.name!r})")
+
+    def structure(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, cols)`` of the stored values, in the order of :meth:`values` (Ipopt/Pyomo)."""
+        return self._plan.rows, self._plan.cols
+
+    # -- evaluation -------------------------------------------------------------------
+
+    def _fill(self, x: np.ndarray, data: np.ndarray, args: tuple | None) -> np.ndarray:
+        """Write the values into ``data``; return f(x) flattened."""
+        x = check_point(x, self._x_shape, self._x_dtype)
+        ctx = self._binding.get(args)
+        plan = self._plan
+        m = plan.shape[0]
+        be = self.backend
+        if plan.ncolors == 0:  # no structural nonzeros: no products at all
+            y = np.asarray(be.value(ctx, x)).reshape(-1)
+        else:
+            y = None
+            for chunk in plan.chunks:
+                seeds = chunk.seeds
+                direct = chunk.positions is None  # values can land in data directly
+                if plan.problem == "column":
+                    y_c, vals = be.jvp_gather_entries(ctx, x, seeds, chunk.flat_index,
+                                                      chunk.entry_input,
+                                                      out=data if direct else None)
+                else:
+                    y_c, vals = be.vjp_gather(ctx, x, seeds, chunk.flat_index)
+                if y is None:
+                    y = y_c
+                if vals is data:
+                    continue
+                vals = np.asarray(vals)
+                if vals.shape != chunk.flat_index.shape:
+                    raise SparseADError(f"backend {be.name!r} returned {vals.shape} values "
+                                        f"for {chunk.flat_index.shape} requested")
+                if direct:
+                    data[...] = vals
+                else:
+                    data[chunk.positions] = vals
+            y = np.asarray(y).reshape(-1)
+        if y.shape != (m,):
+            raise SparseADError(f"f's output changed size: {y.size} values now, {m} at "
+                                f"preparation; prepare again for the new output")
+        return y
+
+    def _data_for(self, out: Any) -> np.ndarray:
+        dtype = self._plan.seeds.dtype
+        if out is None:
+            return np.empty(self.nnz, dtype=dtype)
+        self._plan.check_out(out, dtype)
+        return out.data
+
+    def __call__(self, x: Any, out: Any = None, *, args: tuple | None = None):
+        """The Jacobian at ``x`` as a scipy sparse array of the prepared format.
+
+        Parameters
+        ----------
+        x : array_like
+            Same shape and dtype as at preparation.
+        out : scipy sparse array, optional
+            A matrix from an earlier call: its ``.data`` is refilled in place and it is
+            returned.
+        args : tuple, optional
+            Other constant extra arguments than at preparation (same structure).
+        """
+        data = self._data_for(out)
+        self._fill(x, data, args)
+        return out if out is not None else self._plan.new_matrix(data)
+
+    def values(self, x: Any, out: np.ndarray | None = None, *,
+               args: tuple | None = None) -> np.ndarray:
+        """The stored values at ``x`` in the order of :meth:`structure` (1-D array)."""
+        if out is None:
+            out = np.empty(self.nnz, dtype=self._plan.seeds.dtype)
+        elif out.shape != (self.nnz,) or out.dtype != self._plan.seeds.dtype:
+            raise SparseADError(f"out must be a ({self.nnz},) array of dtype "
+                                f"{self._plan.seeds.dtype}, got {out.shape} {out.dtype}")
+        self._fill(x, out, args)
+        return out
+
+    def value_and_jacobian(self, x: Any, out: Any = None, *, args: tuple | None = None):
+        """``(f(x), J(x))``; f(x) has f's output shape, J as in :meth:`__call__`."""
+        data = self._data_for(out)
+        y = self._fill(x, data, args)
+        if self.output_shape is not None:
+            y = y.reshape(self.output_shape)
+        return y, (out if out is not None else self._plan.new_matrix(data))
+
+
+def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),
+                     sparsity: Any = None, coloring: Any = None, format: str = "csr",
+                     mode: str = "auto", chunk_size: int | None = None, out: Any = None,
+                     sparsity_from: Callable | None = None,
+                     sparsity_mode: str = "global") -> SparseJacobian:
+    """Prepare a sparse Jacobian of ``f`` at ``x``: detect, color, build the gather plan.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args)`` returning an array of any shape (or, with ``out=``, an in-place
+        ``f(out, x, *args)``). Written with numpy for ``"fd"``/``Custom``, ``jax.numpy``
+        for ``"jax"``, torch for ``"torch"``.
+    x : array_like
+        Point of preparation, float32 or float64; later calls need the same shape/dtype.
+    backend : str or Backend
+        ``"fd"`` (default), ``"jax"``, ``"torch"``, or an instance such as
+        ``sparsead.backends.Custom(...)``.
+    args : tuple
+        Constant extra arguments of f (never differentiated).
+    sparsity : array_like or scipy.sparse matrix, optional
+        Known pattern ``(m, n)``; no detection then.
+    coloring : coloring.ColoringResult, str, tuple or dict, optional
+        A coloring of the pattern, or options of :func:`coloring.color`: an order name,
+        a tuple of orders, or a dict (``{"order": ..., "problem": "row", ...}``). By
+        default the best of several orders, column and row.
+    format : {"csr", "csc", "coo"}
+        Output format. Structural zeros are stored; the value order is fixed.
+    mode : {"auto", "column", "row"}
+        Force JVPs (column coloring) or VJPs (row coloring); ``"auto"`` takes fewer colors.
+    chunk_size : int, optional
+        At most this many seeds per backend call (caps memory); default all in one call.
+    out : array_like, optional
+        Output template for an in-place f (numpy backends only).
+    sparsity_from : callable, optional
+        Numpy twin of f used only for detection (for JAX/torch functions).
+    sparsity_mode : {"global", "local"}
+        Tracer mode: a pattern valid for every x, or only at this x.
+
+    Returns
+    -------
+    SparseJacobian
+    """
+    be = resolve_backend(backend)
+    library = array_library(be)
+    x = as_point(x)
+    if out is not None:
+        f_eval = inplace_to_outofplace(f, out, library)
+    else:
+        f_eval = f
+    args = tuple(args)
+    if mode not in _MODES:
+        raise SparseADError(f"unknown mode {mode!r}; use 'auto', 'column' (JVPs) or 'row' "
+                            f"(VJPs)")
+    for side, kind, what in (("column", "jvp", "JVPs"), ("row", "vjp", "VJPs")):
+        if mode == side and not be.supports(kind):
+            raise SparseADError(f"mode={side!r} needs {what}, which backend {be.name!r} "
+                                f"does not provide; use mode='auto'")
+    kinds = frozenset({"jvp"}) if mode == "column" else (
+        frozenset({"vjp"}) if mode == "row" else
+        frozenset(k for k in ("jvp", "vjp") if be.supports(k)))
+    if not kinds:
+        raise SparseADError(f"backend {be.name!r} supports neither JVPs nor VJPs")
+    ctx = be.prepare(f_eval, x, args, kinds=kinds)
+    out_shape = be.output_shape(ctx)
+    if out_shape is None:
+        m = int(np.asarray(be.value(ctx, x)).size)
+        out_shape = infer_output_shape(f_eval, x, args, library)
+        if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != m:
+            out_shape = None
+    else:
+        out_shape = tuple(out_shape)
+        m = int(np.prod(out_shape, dtype=np.int64))
+    n = x.size
+    if sparsity is None:
+        sparsity = detect_jacobian(f, x, args, library=library, sparsity_from=sparsity_from,
+                                   sparsity_mode=sparsity_mode, out=out)
+    P = as_pattern(sparsity, (m, n), "Jacobian")
+    result = choose_jacobian_coloring(P, coloring, be, mode)
+    dtype = np.result_type(x.dtype, np.float32)
+    plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
+    binding = ArgsBinding(be, ctx, f_eval, x, args, kinds)
+    return SparseJacobian(f=f_eval, backend=be, binding=binding, x=x, pattern=P,
+                          coloring=result, plan=plan, out_shape=out_shape,
+                          chunk_size=chunk_size)
+
+
+def jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),
+             sparsity: Any = None, coloring: Any = None, format: str = "csr",
+             **options: Any):
+    """Sparse Jacobian of ``f`` at ``x`` (a scipy sparse array); see :func:`prepare_jacobian`.
+
+    Preparing costs detection and coloring; to evaluate at many points, keep the
+    :class:`SparseJacobian` from :func:`prepare_jacobian` instead.
+    """
+    J = prepare_jacobian(f, x, backend=backend, args=args, sparsity=sparsity,
+                         coloring=coloring, format=format, **options)
+    return J(x)

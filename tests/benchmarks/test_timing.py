@@ -1,0 +1,121 @@
+"""The shared timing helpers: medians, formatting, progress lines and tables."""
+import io
+import math
+import time
+from contextlib import redirect_stderr
+
+import pytest
+
+from benchmarks import _timing
+
+
+def test_timed_returns_result_and_positive_duration():
+    result, seconds = _timing.timed(lambda a, b=0: a + b, 2, b=3)
+    assert result == 5
+    assert seconds >= 0
+
+
+def test_block_waits_on_nested_results():
+    class Lazy:
+        blocked = False
+
+        def block_until_ready(self):
+            self.blocked = True
+            return self
+
+    a, b = Lazy(), Lazy()
+    _timing.block((a, [b, 1]))
+    assert a.blocked and b.blocked
+
+
+def test_steady_time_is_median_of_repeats_and_calls_enough_times():
+    calls = []
+
+    def fn():
+        calls.append(1)
+        time.sleep(0.001)
+
+    t = _timing.steady_time(fn, repeats=3, min_repeat_time=0.005, max_total_time=1.0)
+    assert 0.0005 < t < 0.05
+    assert len(calls) >= 3 + 1  # sizing call plus at least one call per repeat
+
+
+def test_steady_time_respects_total_budget_with_at_least_one_repeat():
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.02)
+
+    _timing.steady_time(slow, repeats=50, max_total_time=0.01, warmup=False)
+    assert 2 <= len(calls) <= 3  # sizing call + one repeat, never 50
+
+
+def test_first_and_steady_reports_both():
+    out = _timing.first_and_steady(lambda: 7, repeats=2, max_total_time=0.05)
+    assert out["result"] == 7 and out["first"] >= 0 and out["steady"] >= 0
+
+
+@pytest.mark.parametrize("seconds, text", [(1.5, "1.5 s"), (0.00123, "1.23 ms"),
+                                           (2.5e-5, "25 us"), (3e-9, "3 ns"),
+                                           (None, "-"), (math.nan, "-")])
+def test_fmt_time(seconds, text):
+    assert _timing.fmt_time(seconds) == text
+
+
+def test_fmt_ratio():
+    assert _timing.fmt_ratio(0.4234) == "0.42x"
+    assert _timing.fmt_ratio(None) == "-"
+    assert _timing.fmt_ratio(math.inf) == "-"
+
+
+def test_progress_prints_one_line_per_step_and_can_be_silenced():
+    buf = io.StringIO()
+    with redirect_stderr(buf):
+        p = _timing.Progress(total=2, use_tqdm=False)
+        p.step("first")
+        p.note("a note")
+        p.step("second")
+        p.close()
+        q = _timing.Progress(total=1, enabled=False)
+        q.step("hidden")
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("[1/2") and lines[0].endswith("first")
+    assert lines[2].startswith("[2/2") and "hidden" not in buf.getvalue()
+
+
+def test_tables_align_and_render_markdown():
+    header = ["method", "time"]
+    rows = [["a", "1 ms"], ["longer name", "10 ms"]]
+    text = _timing.text_table(header, rows).splitlines()
+    assert len({len(line) for line in text}) == 1  # all lines padded to the same width
+    md = _timing.markdown_table(header, rows).splitlines()
+    assert md[0] == "| method | time |" and md[1] == "|:---|---:|"
+    assert md[3] == "| longer name | 10 ms |"
+
+
+def test_interleaved_steady_times_every_function_in_rounds():
+    order = []
+
+    def make(name, delay):
+        def fn():
+            order.append(name)
+            time.sleep(delay)
+        return fn
+
+    out = _timing.interleaved_steady({"fast": make("fast", 0.0005), "slow": make("slow", 0.004)},
+                                     repeats=3, min_repeat_time=0.001, max_time_per_fn=1.0)
+    assert set(out) == {"fast", "slow"}
+    assert out["fast"]["median"] < out["slow"]["median"]
+    assert out["fast"]["samples"] == out["slow"]["samples"] == 3
+    assert out["slow"]["min"] <= out["slow"]["median"]
+    # after the two sizing calls each, samples alternate between the two functions
+    timed_calls = order[4:]
+    assert "fast" in timed_calls[:4] and "slow" in timed_calls[:4]
+
+
+def test_interleaved_steady_gives_slow_functions_fewer_samples():
+    out = _timing.interleaved_steady({"slow": lambda: time.sleep(0.02)}, repeats=5,
+                                     max_time_per_fn=0.03)
+    assert out["slow"]["samples"] == 1
