@@ -27,7 +27,7 @@ from numba import njit
 
 from coloring._errors import ColoringError
 from coloring._star import _check_b
-from coloring._symmetric_graph import SymmetricGraph
+from coloring._symmetric_graph import SymmetricGraph, smallest_free_color
 
 
 @njit(cache=True)
@@ -96,9 +96,7 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                         visit_w[r] = w
                     elif visit_w[r] != w:
                         forbidden[cx] = v
-        c = 0
-        while forbidden[c] == v:
-            c += 1
+        c = smallest_free_color(forbidden, v)
         color[v] = c
 
         for p in range(indptr[v], indptr[v + 1]):

@@ -92,10 +92,11 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     seed : int or numpy.random.Generator, optional
         Seed of the ``"random"`` order and of the improvement pass.
     improve : bool or int
-        Column and row problems: run Culberson's iterated greedy on the kept coloring for
-        up to this many passes (``True``: 100), stopping early at the lower bound or after
-        20 passes without progress. Never increases the number of colors. Ignored for
-        star and acyclic problems, whose colorings it does not preserve.
+        Run an improvement pass on the kept coloring for up to this many passes (``True``:
+        100), stopping early at the lower bound. Column and row problems: Culberson's
+        iterated greedy (also stops after 20 passes without progress). Star and acyclic
+        problems: greedy re-runs on class-grouped and perturbed orders
+        (:mod:`coloring._symmetric_improve`). Never increases the number of colors.
     time_limit : float, optional
         Seconds allowed to the improvement pass (checked between passes). Default: as
         long as the orderings took, and at least 0.1 s.
@@ -121,7 +122,7 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     iterations = _improve_iterations(improve)
     P = as_pattern(A)
     if problem in _SYMMETRIC:
-        return _color_symmetric(P, problem, orders, seed, symmetrize)
+        return _color_symmetric(P, problem, orders, seed, symmetrize, iterations, time_limit)
 
     graph = _bipartite_graph(P, problem)
     # lower bound: all columns of a row (rows of a column) need distinct colors
@@ -151,34 +152,52 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
 
 
 def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], seed: Any,
-                     symmetrize: bool) -> ColoringResult:
+                     symmetrize: bool, iterations: int = 0,
+                     time_limit: float | None = None) -> ColoringResult:
     m, n = P.shape
     if m != n:
         raise ColoringError(f"problem={problem!r} needs a square symmetric pattern, "
                             f"got shape {P.shape}; use problem='column' for Jacobians")
-    symmetric, pair = is_symmetric_pattern(P)
-    if not symmetric:
-        if not symmetrize:
-            i, j = pair
-            raise ColoringError(
-                f"problem={problem!r} needs a symmetric pattern, but entry ({i}, {j}) is "
-                f"stored and ({j}, {i}) is not; pass symmetrize=True to color A | A.T, "
-                f"or use problem='column'")
-        P = as_pattern(P + P.T)
     module = _symmetric_module()
     if module is None:
         raise NotImplementedError(
             f"problem={problem!r} is not available yet (coloring._symmetric is missing)")
+    # The edge numbering is the one symmetry check (P is canonical: sorted, no duplicates);
+    # the graph is built once and shared by every order and the improvement pass.
+    try:
+        graph = module.SymmetricGraph(P.indptr, P.indices)
+    except module.UnmirroredEntryError as exc:
+        if not symmetrize:
+            i, j = exc.entry
+            raise ColoringError(
+                f"problem={problem!r} needs a symmetric pattern, but entry ({i}, {j}) is "
+                f"stored and ({j}, {i}) is not; pass symmetrize=True to color A | A.T, "
+                f"or use problem='column'") from None
+        P = as_pattern(P + P.T)
+        graph = module.SymmetricGraph(P.indptr, P.indices)
     deg = np.diff(P.indptr) - (P.diagonal() != 0)
     lower = int(deg.max()) + 1 if n else 0
-    best, best_k, best_name, tried = None, None, "", {}
+    best, best_k, best_name, best_perm, tried = None, None, "", None, {}
+    start = time.perf_counter()
     for name in orders:
         perm = ORDERINGS[name](P.indptr, P.indices, seed)
-        plan = module.color_symmetric(P.indptr, P.indices, problem, perm)
+        plan = module.color_symmetric(P.indptr, P.indices, problem, perm, graph=graph)
         k = int(plan.ncolors)
         tried[name] = k
         if best_k is None or k < best_k:
-            best, best_k, best_name = plan, k, name
+            best, best_k, best_name, best_perm = plan, k, name, perm
+    # ``lower`` (max degree + 1) bounds distance-1 colorings only, not star or acyclic
+    # ones (an arrowhead needs 2), so it must not stop the improvement
+    if iterations and best_k > 2:
+        if time_limit is None:
+            time_limit = max(0.1, time.perf_counter() - start)
+        # the improvement search starts from the best order's coloring and keeps the best
+        # seen (that coloring included), so it never adds colors
+        improved = module.color_symmetric(P.indptr, P.indices, problem, best_perm,
+                                          improve=iterations, time_limit=time_limit,
+                                          seed=seed, graph=graph)
+        if improved.ncolors < best_k:
+            best, best_name = improved, best_name + "+iterated_greedy"
     return ColoringResult(P, best.colors, problem, order=best_name, plan=best,
                           lower_bound=lower, orders_tried=tried)
 

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from coloring._errors import ColoringError
-from coloring._symmetric_graph import SymmetricGraph
+from coloring._symmetric_graph import SymmetricGraph, smallest_free_color
 
 TRIVIAL = -1  # hub value of a star that is a single edge: either end can serve as hub
 
@@ -94,9 +94,7 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                     h = hub[ent_star[t]]
                     if h >= 0 and h != w:
                         forbidden[ent_color[t]] = v
-        c = 0
-        while forbidden[c] == v:
-            c += 1
+        c = smallest_free_color(forbidden, v)
         color[v] = c
 
         # Place every new edge vw into a star.

@@ -32,15 +32,16 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 from numba import njit
 
-from coloring._acyclic import AcyclicPlan, acyclic_coloring
+from coloring._acyclic import AcyclicPlan, _find, _vertex_color_slots, acyclic_coloring
 from coloring._errors import ColoringError
 from coloring._star import StarPlan, star_coloring
-from coloring._symmetric_graph import SymmetricGraph, check_order
+from coloring._symmetric_graph import SymmetricGraph, UnmirroredEntryError, check_order
 from coloring._symmetric_improve import iterated_greedy
 from coloring._symmetric_postprocess import check_direct_recovery, drop_neutral_colors
 
 __all__ = ["color_symmetric", "check_symmetric", "check_direct_recovery",
-           "drop_neutral_colors", "SYMMETRIC_PROBLEMS", "SymmetricPlan"]
+           "drop_neutral_colors", "SYMMETRIC_PROBLEMS", "SymmetricPlan", "SymmetricGraph",
+           "UnmirroredEntryError"]
 
 SymmetricPlan = StarPlan | AcyclicPlan
 
@@ -73,7 +74,8 @@ SYMMETRIC_PROBLEMS: dict[str, SymmetricStrategy] = {
 
 def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
                     order: np.ndarray, *, postprocess: bool = False, improve: int = 0,
-                    time_limit: float | None = None, seed: Any = None) -> SymmetricPlan:
+                    time_limit: float | None = None, seed: Any = None,
+                    graph: SymmetricGraph | None = None) -> SymmetricPlan:
     """Color the adjacency graph of a symmetric pattern and plan its decompression.
 
     Parameters
@@ -98,6 +100,9 @@ def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
         Seconds allowed to the improvement passes.
     seed : int or numpy.random.Generator, optional
         Seed of the improvement pass's random moves.
+    graph : SymmetricGraph, optional
+        ``SymmetricGraph(indptr, indices)`` if the caller already built it (several
+        orders of one pattern): skips numbering the edges and checking symmetry again.
 
     Returns
     -------
@@ -117,7 +122,8 @@ def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
     except KeyError:
         raise ColoringError(f"unknown symmetric problem {problem!r}; "
                             f"choose one of {sorted(SYMMETRIC_PROBLEMS)}") from None
-    graph = SymmetricGraph(indptr, indices)
+    if graph is None:
+        graph = SymmetricGraph(indptr, indices)
     order = check_order(order, graph.n)
     result = strategy.kernel(graph, order)
     if improve:
@@ -179,31 +185,11 @@ def _first_bicolored_cycle_edge(indptr, indices, edge_u, edge_v, pos_u, pos_v, c
     Union-find over the pairs (vertex, neighbor color): edge ``(u, v)`` joins ``(u,
     color[v])`` and ``(v, color[u])``; a join inside one set closes a two-colored cycle.
     """
-    n = indptr.size - 1
-    slot_of_pos = np.full(indices.size, -1, np.int64)
-    last_row = np.full(n + 1, -1, np.int64)
-    slot_id = np.empty(n + 1, np.int64)
-    nslots = 0
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if j == i:
-                continue
-            if last_row[color[j]] != i:
-                last_row[color[j]] = i
-                slot_id[color[j]] = nslots
-                nslots += 1
-            slot_of_pos[p] = slot_id[color[j]]
+    slot_of_pos, nslots = _vertex_color_slots(indptr, indices, color)
     parent = np.arange(nslots)
     for e in range(edge_u.size):
-        a = slot_of_pos[pos_u[e]]
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        b = slot_of_pos[pos_v[e]]
-        while parent[b] != b:
-            parent[b] = parent[parent[b]]
-            b = parent[b]
+        a = _find(parent, slot_of_pos[pos_u[e]])
+        b = _find(parent, slot_of_pos[pos_v[e]])
         if a == b:
             return edge_u[e], edge_v[e]
         parent[a] = b

@@ -16,12 +16,34 @@ from coloring._errors import ColoringError
 
 
 @njit(cache=True)
+def smallest_free_color(forbidden, v):
+    """The smallest color ``c`` with ``forbidden[c] != v`` (the greedy choice for ``v``).
+
+    ``forbidden[c] == v`` marks the colors excluded for the vertex ``v`` being colored, so
+    the array never needs clearing between vertices.
+    """
+    c = 0
+    while forbidden[c] == v:
+        c += 1
+    return c
+
+
+class UnmirroredEntryError(ColoringError):
+    """The pattern is not structurally symmetric: ``entry = (i, j)`` is stored, ``(j, i)`` not."""
+
+    def __init__(self, message: str, entry: tuple[int, int]) -> None:
+        super().__init__(message)
+        self.entry = entry
+
+
+@njit(cache=True)
 def _edge_ids_kernel(indptr, indices):
     """Number the edges ``i < j`` row by row; ``edge_of_pos[p]`` for both stored positions.
 
     Returns ``(edge_of_pos, nedges, bad_row, bad_col)``: ``edge_of_pos[p]`` is -1 on the
-    diagonal. ``bad_row >= 0`` names an entry ``(bad_row, bad_col)`` whose mirror is
-    missing, i.e. the pattern is not symmetric (or not sorted).
+    diagonal. ``bad_row >= 0`` names a stored entry ``(bad_row, bad_col)`` whose mirror
+    is missing (for sorted indices), i.e. the pattern is not symmetric. This is the one
+    symmetry check of the star/acyclic path; :mod:`coloring._api` reports it.
     """
     n = indptr.size - 1
     edge_of_pos = np.full(indices.size, -1, np.int64)
@@ -38,6 +60,9 @@ def _edge_ids_kernel(indptr, indices):
                     return edge_of_pos, e, i, j
                 continue
             q = cursor[j]
+            if q < indptr[j + 1] and indices[q] < i:
+                # rows < i are done, so (j, indices[q]) can no longer be matched
+                return edge_of_pos, e, j, indices[q]
             if q >= indptr[j + 1] or indices[q] != i:
                 return edge_of_pos, e, i, j
             cursor[j] = q + 1
@@ -93,8 +118,11 @@ class SymmetricGraph:
 
     Raises
     ------
+    UnmirroredEntryError
+        A :class:`ColoringError`, if the pattern is not structurally symmetric or its
+        indices are unsorted; ``.entry`` is the stored entry without a mirror.
     ColoringError
-        If the pattern is not structurally symmetric or its indices are unsorted.
+        If ``indptr`` / ``indices`` are malformed.
     """
 
     def __init__(self, indptr: np.ndarray, indices: np.ndarray) -> None:
@@ -111,10 +139,11 @@ class SymmetricGraph:
             raise ColoringError(f"column indices must lie in 0..{self.n - 1}")
         self.edge_of_pos, nedges, bad_i, bad_j = _edge_ids_kernel(self.indptr, self.indices)
         if bad_i >= 0:
-            raise ColoringError(
+            raise UnmirroredEntryError(
                 f"the pattern is not structurally symmetric (or its indices are unsorted): "
                 f"entry ({bad_i}, {bad_j}) has no mirror ({bad_j}, {bad_i}); symmetrize it "
-                f"(A + A.T) and sort the indices before star or acyclic coloring")
+                f"(A + A.T) and sort the indices before star or acyclic coloring",
+                (int(bad_i), int(bad_j)))
         self.nedges = int(nedges)
         self._endpoints = None
 

@@ -7,6 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._errors import SparseADError
+from ._plan import Chunk, Plan
 from .backends import Backend, FiniteDifferences, get_backend
 
 
@@ -136,3 +137,113 @@ def infer_output_shape(f: Callable, x: np.ndarray, args: tuple, library: str):
         return tuple(np.shape(f(x, *args)))
     except Exception:  # noqa: BLE001  (only cosmetic: values then stay flat)
         return None
+
+
+def array_namespace(library: str):
+    """The array module ``f`` is written in: ``jax.numpy``, ``torch`` or ``numpy``."""
+    if library == "jax":
+        import jax.numpy as jnp  # noqa: PLC0415
+
+        return jnp
+    if library == "torch":
+        import torch  # noqa: PLC0415
+
+        return torch
+    return np
+
+
+def store_chunk_values(data: np.ndarray, chunk: Chunk, vals: Any, backend_name: str) -> None:
+    """Put one chunk's gathered values into ``data`` (nothing to do when the backend
+    already wrote them there), checking their count."""
+    if vals is data:
+        return
+    vals = np.asarray(vals)
+    if vals.shape != chunk.flat_index.shape:
+        raise SparseADError(f"backend {backend_name!r} returned {vals.shape} values for "
+                            f"{chunk.flat_index.shape} requested")
+    if chunk.positions is None:
+        data[...] = vals
+    else:
+        data[chunk.positions] = vals
+
+
+class PreparedMatrix:
+    """What a prepared sparse Jacobian and Hessian share: a :class:`Plan` fixing the
+    structure, and evaluation into a new or a given (``out=``) matrix through the
+    subclass's ``_fill(x, data, args)``, which writes the stored values into ``data``."""
+
+    def __init__(self, *, backend: Backend, binding: ArgsBinding, x: np.ndarray, pattern: Any,
+                 coloring: Any, plan: Plan) -> None:
+        self.backend = backend
+        self._binding = binding
+        self._x_shape, self._x_dtype = x.shape, x.dtype
+        self.sparsity = pattern
+        self.coloring = coloring
+        self._plan = plan
+        self.shape = pattern.shape
+
+    def _fill(self, x: Any, data: np.ndarray, args: tuple | None) -> Any:
+        raise NotImplementedError
+
+    @property
+    def ncolors(self) -> int:
+        """Products (JVPs, VJPs or HVPs) per evaluation."""
+        return self._plan.ncolors
+
+    @property
+    def nnz(self) -> int:
+        """Stored values per evaluation (structural zeros included)."""
+        return self._plan.nnz
+
+    @property
+    def format(self) -> str:
+        """``"csr"``, ``"csc"`` or ``"coo"``; the value order is the same on every call."""
+        return self._plan.format
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """The batch-first 0/1 seed matrix ``(ncolors, width)`` of the products.
+
+        Read-only: compiling backends (JAX) bake it in as a constant."""
+        return self._plan.seeds
+
+    def structure(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, cols)`` of the stored values, in the order of :meth:`values` (the
+        ``uplo`` triangle for a Hessian, as Ipopt's ``hessianstructure`` wants)."""
+        return self._plan.rows, self._plan.cols
+
+    def _data_for(self, out: Any) -> np.ndarray:
+        dtype = self._plan.seeds.dtype
+        if out is None:
+            return np.empty(self.nnz, dtype=dtype)
+        self._plan.check_out(out, dtype)
+        return out.data
+
+    def __call__(self, x: Any, out: Any = None, *, args: tuple | None = None):
+        """The matrix at ``x`` as a scipy sparse array of the prepared format.
+
+        Parameters
+        ----------
+        x : array_like
+            Same shape and dtype as at preparation.
+        out : scipy sparse array, optional
+            A matrix from an earlier call: its ``.data`` is refilled in place and it is
+            returned.
+        args : tuple, optional
+            Other constant extra arguments than at preparation (same structure).
+        """
+        data = self._data_for(out)
+        self._fill(x, data, args)
+        return out if out is not None else self._plan.new_matrix(data)
+
+    def values(self, x: Any, out: np.ndarray | None = None, *,
+               args: tuple | None = None) -> np.ndarray:
+        """The stored values at ``x`` in the order of :meth:`structure` (1-D array)."""
+        dtype = self._plan.seeds.dtype
+        if out is None:
+            out = np.empty(self.nnz, dtype=dtype)
+        elif out.shape != (self.nnz,) or out.dtype != dtype:
+            raise SparseADError(f"out must be a ({self.nnz},) array of dtype {dtype}, got "
+                                f"{out.shape} {out.dtype}")
+        self._fill(x, out, args)
+        return out

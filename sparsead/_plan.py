@@ -20,53 +20,54 @@ import coloring as _coloring
 
 from ._errors import SparseADError
 
-#: Orders tried by default, keeping the fewest colors (see :func:`coloring.color`).
+#: Orders tried by default for Hessians (star/acyclic), keeping the fewest colors (see
+#: :func:`coloring.color`).
 DEFAULT_ORDERS: tuple[str, ...] = tuple(getattr(
     _coloring, "BEST_ORDERS",
     ("largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")))
 
-#: Default options of :func:`coloring.color`. Every order is tried on each side (column,
-#: row); then 10 passes of the improvement (Culberson's iterated greedy) run on the
-#: winner only. On the Brusselator N=128 that takes 11 -> 10 colors for ~0.05 s; more
-#: passes cost more and found nothing better there. Pass ``coloring="largest_first"``
-#: for the cheapest preparation.
-DEFAULT_COLORING_OPTIONS: dict[str, Any] = {"order": DEFAULT_ORDERS, "improve": 10,
-                                            "time_limit": 0.1}
+#: Orders tried by default for Jacobians (column and row side). The improvement pass
+#: (Culberson's iterated greedy) started from largest-first matches the best of all
+#: orders on the Brusselator (10 colors, N = 8..128) at about a quarter of the time: the
+#: other orders cost 4-6x largest-first each and the improvement erases their advantage.
+JACOBIAN_DEFAULT_ORDERS: tuple[str, ...] = ("largest_first",)
+
+#: Default options of :func:`coloring.color`: the orders are tried on each side (column,
+#: row), then up to 20 passes of the improvement (Culberson's iterated greedy) run on the
+#: winner only (Jacobians; star/acyclic colorings take no improvement). On the
+#: Brusselator that gives 10 colors (9 for some N) for every N from 8 to 256, in ~0.03 s
+#: at N=128. A fixed seed and a time limit far above what the passes need keep the
+#: default deterministic, on a loaded machine too. ``coloring={"improve": 0}`` is cheapest.
+DEFAULT_COLORING_OPTIONS: dict[str, Any] = {"order": DEFAULT_ORDERS, "improve": 20,
+                                            "time_limit": 2.0, "seed": 1}
 
 FORMATS = ("csr", "csc", "coo")
 UPLOS = ("F", "L", "U")
 
 
-def coloring_options(coloring: Any) -> dict[str, Any]:
-    """Normalize the ``coloring=`` argument (None, order name, tuple of orders, dict)."""
+def coloring_options(coloring: Any, default_order: Any = DEFAULT_ORDERS) -> dict[str, Any]:
+    """Normalize the ``coloring=`` argument (None, order name, tuple of orders, dict);
+    ``default_order`` is used where it names no order."""
+    defaults = {**DEFAULT_COLORING_OPTIONS, "order": default_order}
     if coloring is None:
-        return dict(DEFAULT_COLORING_OPTIONS)
+        return defaults
     if isinstance(coloring, str) or (isinstance(coloring, tuple)
                                      and all(isinstance(o, str) for o in coloring)):
-        return {**DEFAULT_COLORING_OPTIONS, "order": coloring}
+        return {**defaults, "order": coloring}
     if isinstance(coloring, Mapping):
-        opts = dict(DEFAULT_COLORING_OPTIONS)
-        opts.update(coloring)
-        return opts
+        return {**defaults, **coloring}
     raise TypeError(f"coloring= takes a coloring.ColoringResult, an order name, a tuple of "
                     f"order names or a dict of coloring.color options, not "
                     f"{type(coloring).__name__}")
 
 
 def run_coloring(pattern: sp.csr_array, problem: str, options: dict[str, Any]):
-    """Call :func:`coloring.color`, dropping options the installed version lacks."""
+    """Call :func:`coloring.color` with the normalized options for ``problem``."""
     opts = {k: v for k, v in options.items() if k != "problem"}
     if problem in ("star", "acyclic"):
         opts.pop("improve", None)
         opts.pop("time_limit", None)
-    try:
-        return _coloring.color(pattern, problem, **opts)
-    except TypeError as exc:  # an older coloring without improve/time_limit
-        if "improve" in str(exc) or "time_limit" in str(exc):
-            opts.pop("improve", None)
-            opts.pop("time_limit", None)
-            return _coloring.color(pattern, problem, **opts)
-        raise
+    return _coloring.color(pattern, problem, **opts)
 
 
 def check_given_coloring(result: Any, pattern: sp.csr_array, allowed: tuple[str, ...]) -> None:
@@ -222,6 +223,14 @@ def _triangle(P: sp.csr_array, uplo: str) -> tuple[sp.csr_array, np.ndarray | No
     return T, pos
 
 
+def _frozen(a: np.ndarray | None) -> np.ndarray | None:
+    """``a`` made read-only in place: the JAX backend compiles seeds and gather indices in
+    as constants, cached by identity, so an edit must raise rather than go stale."""
+    if a is not None:
+        a.setflags(write=False)
+    return a
+
+
 def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size):
     """Split the seeds; each chunk keeps its own seed array so that a backend caching
     compiled products by seed identity (JAX) sees the same object on every call."""
@@ -235,9 +244,9 @@ def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size):
     for start in range(0, ncolors, chunk_size):
         stop = min(start + chunk_size, ncolors)
         pos = np.flatnonzero((color_of >= start) & (color_of < stop))
-        out.append(Chunk(start, stop, np.ascontiguousarray(seeds[start:stop]), pos,
-                         np.ascontiguousarray(flat_index[pos] - start * pw),
-                         np.ascontiguousarray(entry_input[pos])))
+        out.append(Chunk(start, stop, _frozen(np.array(seeds[start:stop])), _frozen(pos),
+                         _frozen(np.ascontiguousarray(flat_index[pos] - start * pw)),
+                         _frozen(np.ascontiguousarray(entry_input[pos]))))
     return out
 
 
@@ -261,7 +270,7 @@ def _coloring_index(result, P, rows, cols, pw):
     idx = get("batch_first", "F")
     if idx is None:
         return None, None
-    idx = np.asarray(idx, dtype=np.int64)
+    idx = np.array(idx, dtype=np.int64)  # our own copy: it is made read-only below
     if result.problem == "column":
         entry = cols
     elif result.problem == "row":
@@ -311,8 +320,9 @@ def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
     if order is not None and flat is not None:
         flat, entry = flat[order], entry[order]
     if flat is not None:
-        flat = np.ascontiguousarray(flat, dtype=np.int64)
-        entry = np.ascontiguousarray(entry, dtype=np.int64)
+        flat = _frozen(np.array(flat, dtype=np.int64))
+        entry = _frozen(np.array(entry, dtype=np.int64))
+    _frozen(seeds)
     plan = Plan(problem, (m, n), width, pw, seeds, fmt, rows_o, cols_o, indices, indptr,
                 flat, entry, order)
     plan.chunks = _chunks(seeds, flat, entry, k, pw, chunk_size)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import array_library, resolve_backend
+from ._common import array_library, array_namespace, resolve_backend
 from ._errors import SparseADError
 from .hessian import SparseHessian, prepare_hessian
 from .jacobian import SparseJacobian, prepare_jacobian
@@ -269,7 +269,7 @@ class IpoptAdapter:
         self._hess = None
         if hessian:
             lib = self._library
-            xp = _namespace(lib)
+            xp = array_namespace(lib)
 
             def lagrangian(x, obj_factor, lam):
                 return obj_factor * objective(x) + xp.sum(lam * constraints(x))
@@ -320,15 +320,3 @@ class IpoptAdapter:
                                 "hessian_approximation='limited-memory' in Ipopt")
         args = (np.asarray(obj_factor, dtype=float), np.asarray(lagrange, dtype=float))
         return self._hess.values(np.asarray(x, dtype=float), args=args)
-
-
-def _namespace(library: str):
-    if library == "jax":
-        import jax.numpy as jnp  # noqa: PLC0415
-
-        return jnp
-    if library == "torch":
-        import torch  # noqa: PLC0415
-
-        return torch
-    return np

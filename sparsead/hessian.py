@@ -8,7 +8,8 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import ArgsBinding, array_library, as_point, check_point, resolve_backend
+from ._common import (ArgsBinding, PreparedMatrix, array_library, as_point, check_point,
+                      resolve_backend, store_chunk_values)
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_hessian
 from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring
@@ -47,7 +48,7 @@ def choose_hessian_coloring(P: sp.csr_array, coloring: Any):
     return run_coloring(P, problem, opts)
 
 
-class SparseHessian:
+class SparseHessian(PreparedMatrix):
     """A sparse Hessian of a scalar function, prepared once and evaluated many times.
 
     Attributes
@@ -65,27 +66,10 @@ class SparseHessian:
     """
 
     def __init__(self, *, backend, binding, x, pattern, coloring, plan: Plan, uplo):
-        self.backend = backend
-        self._binding = binding
-        self._x_shape, self._x_dtype = x.shape, x.dtype
-        self.sparsity = pattern
-        self.coloring = coloring
-        self._plan = plan
+        super().__init__(backend=backend, binding=binding, x=x, pattern=pattern,
+                         coloring=coloring, plan=plan)
         self.uplo = uplo
-        self.shape = pattern.shape
         self._csr_buffer = None  # acyclic: CSR result of coloring.decompress, reused
-
-    @property
-    def ncolors(self) -> int:
-        return self._plan.ncolors
-
-    @property
-    def nnz(self) -> int:
-        return self._plan.nnz
-
-    @property
-    def format(self) -> str:
-        return self._plan.format
 
     @property
     def method(self) -> str:
@@ -98,11 +82,6 @@ class SparseHessian:
                 f"coloring={self.method!r}, ncolors={self.ncolors}, format={self.format!r},"
                 f" backend={self.backend.name!r})")
 
-    def structure(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(rows, cols)`` of the stored values in :meth:`values` order (lower triangle
-        with ``uplo="L"``, as Ipopt's ``hessianstructure`` wants)."""
-        return self._plan.rows, self._plan.cols
-
     def _fill(self, x, data, args):
         x = check_point(x, self._x_shape, self._x_dtype)
         ctx = self._binding.get(args)
@@ -114,16 +93,7 @@ class SparseHessian:
                 direct = chunk.positions is None
                 vals = be.hvp_gather_entries(ctx, x, chunk.seeds, chunk.flat_index,
                                              chunk.entry_input, out=data if direct else None)
-                if vals is data:
-                    continue
-                vals = np.asarray(vals)
-                if vals.shape != chunk.flat_index.shape:
-                    raise SparseADError(f"backend {be.name!r} returned {vals.shape} values "
-                                        f"for {chunk.flat_index.shape} requested")
-                if chunk.positions is None:
-                    data[...] = vals
-                else:
-                    data[chunk.positions] = vals
+                store_chunk_values(data, chunk, vals, be.name)
             return ctx, x
         # acyclic: all products first, then substitution along the two-colored trees
         step = self._binding.chunk_size or plan.ncolors
@@ -154,27 +124,6 @@ class SparseHessian:
             self._csr_buffer = self.coloring.decompress(
                 np.zeros(self.coloring.compressed_shape, dtype=dt), uplo=self.uplo)
         return self._csr_buffer
-
-    def _data_for(self, out):
-        dtype = self._plan.seeds.dtype
-        if out is None:
-            return np.empty(self.nnz, dtype=dtype)
-        self._plan.check_out(out, dtype)
-        return out.data
-
-    def __call__(self, x: Any, out: Any = None, *, args: tuple | None = None):
-        """The Hessian at ``x`` (scipy sparse, prepared format); ``out=`` refills in place."""
-        data = self._data_for(out)
-        self._fill(x, data, args)
-        return out if out is not None else self._plan.new_matrix(data)
-
-    def values(self, x: Any, out: np.ndarray | None = None, *,
-               args: tuple | None = None) -> np.ndarray:
-        """The stored values at ``x`` in the order of :meth:`structure`."""
-        if out is None:
-            out = np.empty(self.nnz, dtype=self._plan.seeds.dtype)
-        self._fill(x, out, args)
-        return out
 
     def value_gradient_and_hessian(self, x: Any, out: Any = None, *,
                                    args: tuple | None = None):

@@ -7,12 +7,13 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import (ArgsBinding, array_library, as_point, check_point,
-                      infer_output_shape, inplace_to_outofplace, resolve_backend)
+from ._common import (ArgsBinding, PreparedMatrix, array_library, as_point, check_point,
+                      infer_output_shape, inplace_to_outofplace, resolve_backend,
+                      store_chunk_values)
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_jacobian
-from ._plan import (Plan, build_plan, check_given_coloring, coloring_options,
-                    run_coloring)
+from ._plan import (JACOBIAN_DEFAULT_ORDERS, Plan, build_plan, check_given_coloring,
+                    coloring_options, run_coloring)
 from .backends import Backend
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]
@@ -43,7 +44,7 @@ def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, m
             raise SparseADError(f"a {side} coloring needs {'JVPs' if side == 'column' else 'VJPs'}"
                                 f", which backend {backend.name!r} does not provide")
         return coloring
-    opts = coloring_options(coloring)
+    opts = coloring_options(coloring, JACOBIAN_DEFAULT_ORDERS)
     forced = opts.pop("problem", None)
     if forced is not None:
         if forced not in ("column", "row"):
@@ -100,7 +101,7 @@ def _lower_bound(P: sp.csr_array, side: str) -> int:
     return int(np.bincount(P.indices, minlength=P.shape[1]).max())
 
 
-class SparseJacobian:
+class SparseJacobian(PreparedMatrix):
     """A sparse Jacobian prepared once (pattern, coloring, backend) and evaluated many times.
 
     Attributes
@@ -122,16 +123,11 @@ class SparseJacobian:
 
     def __init__(self, *, f, backend, binding, x, pattern, coloring, plan: Plan,
                  out_shape, chunk_size):
+        super().__init__(backend=backend, binding=binding, x=x, pattern=pattern,
+                         coloring=coloring, plan=plan)
         self.f = f
-        self.backend = backend
-        self._binding = binding
-        self._x_shape, self._x_dtype = x.shape, x.dtype
-        self.sparsity = pattern
-        self.coloring = coloring
-        self._plan = plan
         self.output_shape = out_shape
         self.chunk_size = chunk_size
-        self.shape = pattern.shape
 
     # -- descriptive ------------------------------------------------------------------
 
@@ -139,32 +135,11 @@ class SparseJacobian:
     def mode(self) -> str:
         return self._plan.problem
 
-    @property
-    def ncolors(self) -> int:
-        return self._plan.ncolors
-
-    @property
-    def nnz(self) -> int:
-        return self._plan.nnz
-
-    @property
-    def format(self) -> str:
-        return self._plan.format
-
-    @property
-    def seeds(self) -> np.ndarray:
-        """The batch-first 0/1 seed matrix ``(ncolors, n)`` (``(ncolors, m)`` for row mode)."""
-        return self._plan.seeds
-
     def __repr__(self) -> str:
         m, n = self.shape
         return (f"SparseJacobian(shape=({m}, {n}), nnz={self.nnz}, mode={self.mode!r}, "
                 f"ncolors={self.ncolors}, format={self.format!r}, "
                 f"backend={self.backend.name!r})")
-
-    def structure(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(rows, cols)`` of the stored values, in the order of :meth:`values` (Ipopt/Pyomo)."""
-        return self._plan.rows, self._plan.cols
 
     # -- evaluation -------------------------------------------------------------------
 
@@ -190,56 +165,12 @@ class SparseJacobian:
                     y_c, vals = be.vjp_gather(ctx, x, seeds, chunk.flat_index)
                 if y is None:
                     y = y_c
-                if vals is data:
-                    continue
-                vals = np.asarray(vals)
-                if vals.shape != chunk.flat_index.shape:
-                    raise SparseADError(f"backend {be.name!r} returned {vals.shape} values "
-                                        f"for {chunk.flat_index.shape} requested")
-                if direct:
-                    data[...] = vals
-                else:
-                    data[chunk.positions] = vals
+                store_chunk_values(data, chunk, vals, be.name)
             y = np.asarray(y).reshape(-1)
         if y.shape != (m,):
             raise SparseADError(f"f's output changed size: {y.size} values now, {m} at "
                                 f"preparation; prepare again for the new output")
         return y
-
-    def _data_for(self, out: Any) -> np.ndarray:
-        dtype = self._plan.seeds.dtype
-        if out is None:
-            return np.empty(self.nnz, dtype=dtype)
-        self._plan.check_out(out, dtype)
-        return out.data
-
-    def __call__(self, x: Any, out: Any = None, *, args: tuple | None = None):
-        """The Jacobian at ``x`` as a scipy sparse array of the prepared format.
-
-        Parameters
-        ----------
-        x : array_like
-            Same shape and dtype as at preparation.
-        out : scipy sparse array, optional
-            A matrix from an earlier call: its ``.data`` is refilled in place and it is
-            returned.
-        args : tuple, optional
-            Other constant extra arguments than at preparation (same structure).
-        """
-        data = self._data_for(out)
-        self._fill(x, data, args)
-        return out if out is not None else self._plan.new_matrix(data)
-
-    def values(self, x: Any, out: np.ndarray | None = None, *,
-               args: tuple | None = None) -> np.ndarray:
-        """The stored values at ``x`` in the order of :meth:`structure` (1-D array)."""
-        if out is None:
-            out = np.empty(self.nnz, dtype=self._plan.seeds.dtype)
-        elif out.shape != (self.nnz,) or out.dtype != self._plan.seeds.dtype:
-            raise SparseADError(f"out must be a ({self.nnz},) array of dtype "
-                                f"{self._plan.seeds.dtype}, got {out.shape} {out.dtype}")
-        self._fill(x, out, args)
-        return out
 
     def value_and_jacobian(self, x: Any, out: Any = None, *, args: tuple | None = None):
         """``(f(x), J(x))``; f(x) has f's output shape, J as in :meth:`__call__`."""
@@ -275,7 +206,8 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     coloring : coloring.ColoringResult, str, tuple or dict, optional
         A coloring of the pattern, or options of :func:`coloring.color`: an order name,
         a tuple of orders, or a dict (``{"order": ..., "problem": "row", ...}``). By
-        default the best of several orders, column and row.
+        default largest-first on each side (column, row), then 10 passes of iterated
+        greedy on the side with fewer colors.
     format : {"csr", "csc", "coo"}
         Output format. Structural zeros are stored; the value order is fixed.
     mode : {"auto", "column", "row"}

@@ -132,7 +132,10 @@ class TorchBackend(Backend):
         if V.ndim != 2 or V.shape[1] != width:
             raise SparseADError(
                 f"{what} must have shape (k, {width}) (batch-first), got {V.shape}")
-        return torch.from_numpy(np.ascontiguousarray(V, dtype=ctx.x_dtype))
+        V = np.ascontiguousarray(V, dtype=ctx.x_dtype)
+        if not V.flags.writeable:  # prepared seeds are read-only; torch warns on those
+            V = V.copy()
+        return torch.from_numpy(V)
 
     @staticmethod
     def _scalar(ctx: TorchContext, what: str) -> Callable[[Any], Any]:

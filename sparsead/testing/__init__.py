@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .._common import array_library
+from .._common import array_library, array_namespace
 from ..backends import Backend, FiniteDifferences, get_backend
 from ._scenarios import SCENARIOS, Scenario, brusselator_pattern, complex_step_jacobian
 
@@ -164,18 +164,6 @@ class ConformanceReport:
         return "\n".join(lines)
 
 
-def _namespace(library: str):
-    if library == "jax":
-        import jax.numpy as jnp  # noqa: PLC0415
-
-        return jnp
-    if library == "torch":
-        import torch  # noqa: PLC0415
-
-        return torch
-    return np
-
-
 def default_rtol(backend: Backend, dtype: np.dtype) -> float:
     """Tolerance relative to ``max(1, max |reference|)`` for this backend and dtype."""
     single = np.dtype(dtype) == np.float32
@@ -205,7 +193,7 @@ def _run_case(sc: Scenario, dtype: np.dtype, inner: Backend, rtol: float,
     library = array_library(inner)
     if sc.inplace and library != "numpy":
         return CaseResult(sc.name, dname, "skip", f"in-place f needs a numpy backend")
-    xp = _namespace(library)
+    xp = array_namespace(library)
     f = sc.make(xp)
     x = sc.point(dtype)
     args = sc.args(dtype)

@@ -229,6 +229,46 @@ def test_random_patterns(problem, P, seed):
     assert_round_trip(P, plan, seed)
 
 
+def random_symmetric(n, per_row, seed):
+    """``R | R.T`` for a seeded random ``R``: enough colors for the improvement to move."""
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), per_row)
+    R = sp.csr_array((np.ones(rows.size), (rows, rng.integers(0, n, rows.size))), (n, n))
+    return pattern(((R + R.T) != 0).astype(float))
+
+
+IMPROVE_CASES = {**FAMILIES, "random_200": random_symmetric(200, 4, 0),
+                 "random_300": random_symmetric(300, 5, 1)}
+
+
+def assert_improve_not_worse(P, problem, seed):
+    import coloring
+
+    base = coloring.color(P, problem, coloring.BEST_ORDERS, seed=seed)
+    better = coloring.color(P, problem, coloring.BEST_ORDERS, seed=seed, improve=30,
+                            time_limit=5.0)
+    assert better.ncolors <= base.ncolors
+    assert_valid(P, better, problem)  # brute force and check_symmetric
+    assert_round_trip(P, better._plan, seed)  # the plan of the improved coloring
+    coloring.check(P, better)
+    return base.ncolors, better.ncolors
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_api_improve_never_worse_and_valid(problem):
+    counts = {name: assert_improve_not_worse(P, problem, 0)
+              for name, P in IMPROVE_CASES.items()}
+    # the random graphs leave room, so the improvement pass really runs (and usually wins)
+    assert sum(b for _, b in counts.values()) <= sum(a for a, _ in counts.values())
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+@settings(max_examples=25)
+@given(P=symmetric_patterns(), seed=st.integers(0, 2**16))
+def test_api_improve_random_patterns(problem, P, seed):
+    assert_improve_not_worse(P, problem, seed)
+
+
 def test_acyclic_never_more_colors_than_star_needs_on_grids():
     # sanity on the issue's families: acyclic (substitution) needs fewer colors
     P = grid_2d(12)
@@ -338,6 +378,36 @@ def test_input_errors():
             plan.decompress_into(np.zeros((9, plan.ncolors + 1)), np.empty(P.nnz))
         with pytest.raises(ColoringError, match="out_data"):
             plan.decompress_into(np.zeros((9, plan.ncolors)), np.empty(P.nnz + 1))
+
+
+def test_unmirrored_entry_named_is_really_unmirrored():
+    # (2, 0) has no mirror while (1, 2)/(2, 1) are mirrored: the error must name (2, 0)
+    P = pattern(sp.csr_array((np.ones(3), ([1, 2, 2], [2, 0, 1])), (3, 3)))
+    import coloring
+
+    with pytest.raises(ColoringError, match=r"entry \(2, 0\) is stored and \(0, 2\)"):
+        coloring.color(P, "star")
+
+
+@settings(max_examples=40)
+@given(n=st.integers(2, 12), data=st.data())
+def test_unmirrored_entry_agrees_with_brute_force(n, data):
+    import coloring
+
+    cells = [(i, j) for i in range(n) for j in range(n)]
+    entries = data.draw(st.lists(st.sampled_from(cells), min_size=1, max_size=3 * n,
+                                 unique=True))
+    rows, cols = zip(*entries)
+    P = pattern(sp.csr_array((np.ones(len(rows)), (rows, cols)), (n, n)))
+    stored = set(zip(*P.nonzero()))
+    unmirrored = {(i, j) for i, j in stored if (j, i) not in stored}
+    if not unmirrored:
+        coloring.color(P, "acyclic")
+        return
+    with pytest.raises(ColoringError, match="symmetrize=True") as info:
+        coloring.color(P, "acyclic")
+    i, j = map(int, info.value.args[0].split("entry (")[1].split(")")[0].split(", "))
+    assert (i, j) in unmirrored
 
 
 @pytest.mark.parametrize("problem", PROBLEMS)

@@ -274,3 +274,24 @@ def test_random_symmetric_patterns(n, density, seed, method, uplo, fmt, chunk):
     expected_nnz = {"F": pattern.sum(), "L": np.tril(pattern).sum(),
                     "U": np.triu(pattern).sum()}[uplo]
     assert M.nnz == H.nnz == expected_nnz  # structural zeros kept, nothing dropped
+
+
+@pytest.mark.parametrize("method,chunk_size", [("star", None), ("star", 1), ("acyclic", None)])
+def test_hessian_seeds_and_gather_indices_are_read_only(method, chunk_size):
+    """Seeds and gather indices are compiled in by identity (JAX): edits must raise."""
+    n = 10
+    x = np.linspace(-1, 1, n)
+    H = sparsead.prepare_hessian(arrowhead, x, backend=exact_hvp_backend(arrow_grad),
+                                 sparsity=arrowhead_hessian_sparsity(n), coloring=method,
+                                 chunk_size=chunk_size)
+    plan = H._plan
+    arrays = [H.seeds, plan.flat_index, plan.entry_input]
+    for chunk in plan.chunks:
+        arrays += [chunk.seeds, chunk.flat_index, chunk.entry_input]
+    arrays = [a for a in arrays if a is not None]  # acyclic: no gather index
+    assert H.seeds.shape == (H.ncolors, n)
+    for a in arrays:
+        assert not a.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            a.flat[0] = 0
+    np.testing.assert_allclose(H(x).toarray(), dense_hessian_cs(arrow_grad, x), atol=1e-10)

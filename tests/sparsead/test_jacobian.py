@@ -10,6 +10,7 @@ import coloring
 import sparsead
 from benchmarks.problems import brusselator_initial, brusselator_sparsity, make_brusselator_numpy
 from sparsead.backends import Custom, FiniteDifferences
+from sparsead.jacobian import choose_jacobian_coloring
 
 
 def dense_jacobian_cs(f, x, args=()):
@@ -444,3 +445,35 @@ def test_refill_in_place_allocates_nothing_of_size_nnz():
     tracemalloc.stop()
     assert peak < 0.05 * M.data.nbytes, peak
     np.testing.assert_allclose(M.diagonal(), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 2])
+def test_seeds_and_gather_indices_are_read_only(chunk_size):
+    """The JAX backend compiles seeds and indices in by identity: edits must raise."""
+    N = 4
+    f = make_brusselator_numpy(N)
+    x = brusselator_initial(N)
+    J = sparsead.prepare_jacobian(f, x, sparsity=brusselator_sparsity(N),
+                                  chunk_size=chunk_size)
+    plan = J._plan
+    arrays = [J.seeds, plan.flat_index, plan.entry_input]
+    for chunk in plan.chunks:
+        arrays += [chunk.seeds, chunk.flat_index, chunk.entry_input]
+    for a in arrays:
+        assert not a.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            a[0] = 0
+    with pytest.raises(ValueError, match="read-only"):
+        J.seeds[...] = 1
+    np.testing.assert_allclose(J(x).toarray(), dense_jacobian_cs(f, x), rtol=1e-5,
+                               atol=1e-6)  # forward differences
+
+
+@pytest.mark.parametrize("N", [8, 13, 32])
+def test_default_coloring_of_brusselator_needs_at_most_10_colors(N):
+    """The cheap default (largest-first + iterated greedy) keeps the known 10 colors."""
+    P = brusselator_sparsity(N)
+    both_sides = Custom(jvp=lambda x, V: V, vjp=lambda x, W: W)
+    result = choose_jacobian_coloring(sp.csr_array(P), None, both_sides, "auto")
+    assert result.ncolors <= 10
+    coloring.check(sp.csr_array(P), result)
