@@ -269,3 +269,51 @@ def markdown_table(header: list[str], rows: Iterable[list[str]]) -> str:
            "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
     out.extend("| " + " | ".join(r) + " |" for r in rows)
     return "\n".join(out)
+
+
+def record_method(key: str, run: Callable[[], dict[str, Any]], *, methods: dict[str, Any],
+                  timers: dict[tuple[str, str], Callable[[], Any]], progress: "Progress",
+                  label: str, error_of: Callable[[Any], float | None],
+                  describe_failure: Callable[[BaseException], str],
+                  summary: Callable[[dict[str, Any]], str]) -> None:
+    """Run one benchmark method; keep its numbers, timers and error, or why it failed.
+
+    Parameters
+    ----------
+    key : str
+        Method key in ``methods``.
+    run : callable
+        Returns a JSON-ready dict; its optional ``"result"`` (the matrix, checked with
+        ``error_of``) and ``"timers"`` (``{field: zero-argument callable}``, timed later
+        in interleaved rounds) entries are taken out of it.
+    methods, timers : dict
+        Filled in place: ``methods[key]`` and ``timers[(key, field)]``.
+    progress : Progress
+        Receives one line: ``label`` plus ``summary(result)`` or the failure reason.
+    label : str
+        Case and method, as printed.
+    error_of : callable
+        Relative error of the method's matrix against the reference.
+    describe_failure : callable
+        One-line reason for an exception.
+    summary : callable
+        Tail of the progress line for a method that ran.
+    """
+    try:
+        res = run()
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one honest line
+        methods[key] = {"available": False, "reason": describe_failure(exc)}
+        progress.step(f"{label}: not available: {methods[key]['reason']}")
+        return
+    result = res.pop("result", None)
+    for field_name, timer in res.pop("timers", {}).items():
+        timers[(key, field_name)] = timer
+    res["available"] = True
+    if result is not None:
+        try:
+            res["rel_error"] = error_of(result)
+        except Exception as exc:  # noqa: BLE001 - a failed check is reported, not fatal
+            res["rel_error"] = None
+            res["note"] = (res.get("note", "") + f" error check failed: {exc}").strip()
+    methods[key] = res
+    progress.step(f"{label}: {summary(res)}")

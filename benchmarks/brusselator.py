@@ -46,7 +46,7 @@ import scipy.sparse as sp
 
 from benchmarks import problems
 from benchmarks._timing import (Progress, fmt_ratio, fmt_time, interleaved_steady,
-                                markdown_table, text_table, timed)
+                                markdown_table, record_method, text_table, timed)
 
 DEFAULT_SIZES = (32, 64, 128)
 QUICK_SIZES = (6, 8)
@@ -439,25 +439,11 @@ def run_size(N: int, *, backends: tuple[str, ...], peers: tuple[str, ...], repea
 
     def record(key: str, fn: Callable[[], dict[str, Any]]) -> None:
         """Run one method; keep its numbers, its timers and its error, or why it failed."""
-        try:
-            res = fn()
-        except Exception as exc:  # noqa: BLE001 - every failure becomes one honest line
-            methods[key] = {"available": False, "reason": _describe_failure(exc)}
-            progress.step(f"N={N} {METHOD_LABELS[key]}: not available: "
-                          f"{methods[key]['reason']}")
-            return
-        J = res.pop("result", None)
-        for field, fn in res.pop("timers", {}).items():
-            timers[(key, field)] = fn
-        res["available"] = True
-        if J is not None:
-            try:
-                res["rel_error"] = relative_error(J, R)
-            except Exception as exc:  # noqa: BLE001
-                res["rel_error"] = None
-                res["note"] = (res.get("note", "") + f" error check failed: {exc}").strip()
-        methods[key] = res
-        progress.step(f"N={N} {METHOD_LABELS[key].strip()}: first call "
+        record_method(key, fn, methods=methods, timers=timers, progress=progress,
+                      label=f"N={N} {METHOD_LABELS[key].strip()}",
+                      error_of=lambda J: relative_error(J, R),
+                      describe_failure=_describe_failure,
+                      summary=lambda res: "first call "
                       f"{fmt_time(res.get('first_call', res.get('compile')))}")
 
     # Our pipeline: detection and coloring once, shared by every backend. When the

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from benchmarks import problems
 from benchmarks._timing import (Progress, fmt_ratio, fmt_time, interleaved_steady,
-                                markdown_table, text_table, timed)
+                                markdown_table, record_method, text_table, timed)
 from benchmarks.brusselator import (NotAvailable, _describe_failure, _enable_jax_x64,
                                     _import_ours, _json_default, _to_csr, machine_description)
 
@@ -301,25 +301,12 @@ def run_case(case: Case, *, repeats: int, budget: float, dense_max_n: int,
 
     def record(key: str, fn: Callable[[], dict[str, Any]]) -> None:
         """Run one method; keep its numbers, its timers and its error, or why it failed."""
-        try:
-            res = fn()
-        except Exception as exc:  # noqa: BLE001 - every failure becomes one honest line
-            methods[key] = {"available": False, "reason": _describe_failure(exc)}
-            progress.step(f"{case.label} {METHOD_LABELS[key]}: not available: "
-                          f"{methods[key]['reason']}")
-            return
-        Hm = res.pop("result", None)
-        for field, fn in res.pop("timers", {}).items():
-            timers[(key, field)] = fn
-        res["available"] = True
-        try:
-            res["rel_error"] = relative_error(Hm, R) if Hm is not None else None
-        except Exception as exc:  # noqa: BLE001
-            res["rel_error"] = None
-            res["note"] = f"error check failed: {exc}"
-        methods[key] = res
-        progress.step(f"{case.label} {METHOD_LABELS[key]}: {res.get('colors')} colors, first "
-                      f"call {fmt_time(res.get('first_call'))}")
+        record_method(key, fn, methods=methods, timers=timers, progress=progress,
+                      label=f"{case.label} {METHOD_LABELS[key]}",
+                      error_of=lambda Hm: relative_error(Hm, R),
+                      describe_failure=_describe_failure,
+                      summary=lambda res: f"{res.get('colors')} colors, first call "
+                      f"{fmt_time(res.get('first_call'))}")
 
     shared: dict[str, Any] = {}
     try:
