@@ -34,7 +34,7 @@ JACOBIAN_DEFAULT_ORDERS: tuple[str, ...] = ("largest_first",)
 
 #: Default options of :func:`coloring.color`: the orders are tried on each side (column,
 #: row), then up to 20 passes of the improvement (Culberson's iterated greedy) run on the
-#: winner only (Jacobians; star/acyclic colorings take no improvement). On the
+#: winner only (Hessians default to no improvement: star/acyclic passes cost more). On the
 #: Brusselator that gives 10 colors (9 for some N) for every N from 8 to 256, in ~0.03 s
 #: at N=128. A fixed seed and a time limit far above what the passes need keep the
 #: default deterministic, on a loaded machine too. ``coloring={"improve": 0}`` is cheapest.
@@ -45,10 +45,12 @@ FORMATS = ("csr", "csc", "coo")
 UPLOS = ("F", "L", "U")
 
 
-def coloring_options(coloring: Any, default_order: Any = DEFAULT_ORDERS) -> dict[str, Any]:
+def coloring_options(coloring: Any, default_order: Any = DEFAULT_ORDERS,
+                     default_improve: int = DEFAULT_COLORING_OPTIONS["improve"]
+                     ) -> dict[str, Any]:
     """Normalize the ``coloring=`` argument (None, order name, tuple of orders, dict);
-    ``default_order`` is used where it names no order."""
-    defaults = {**DEFAULT_COLORING_OPTIONS, "order": default_order}
+    ``default_order`` and ``default_improve`` apply where it names none."""
+    defaults = {**DEFAULT_COLORING_OPTIONS, "order": default_order, "improve": default_improve}
     if coloring is None:
         return defaults
     if isinstance(coloring, str) or (isinstance(coloring, tuple)
@@ -64,9 +66,6 @@ def coloring_options(coloring: Any, default_order: Any = DEFAULT_ORDERS) -> dict
 def run_coloring(pattern: sp.csr_array, problem: str, options: dict[str, Any]):
     """Call :func:`coloring.color` with the normalized options for ``problem``."""
     opts = {k: v for k, v in options.items() if k != "problem"}
-    if problem in ("star", "acyclic"):
-        opts.pop("improve", None)
-        opts.pop("time_limit", None)
     return _coloring.color(pattern, problem, **opts)
 
 

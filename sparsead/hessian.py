@@ -40,7 +40,9 @@ def choose_hessian_coloring(P: sp.csr_array, coloring: Any):
     problem = "star"
     if isinstance(coloring, str) and coloring in _SYMMETRIC:
         problem, coloring = coloring, None
-    opts = coloring_options(coloring)
+    # No improvement pass by default: on star/acyclic it costs far more than the orders
+    # (seconds on large patterns); ``coloring={"improve": 20}`` asks for it.
+    opts = coloring_options(coloring, default_improve=0)
     problem = opts.pop("problem", problem)
     if problem not in _SYMMETRIC:
         raise SparseADError(f"a Hessian needs problem 'star' (direct decompression) or "

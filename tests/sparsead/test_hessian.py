@@ -295,3 +295,24 @@ def test_hessian_seeds_and_gather_indices_are_read_only(method, chunk_size):
         with pytest.raises(ValueError, match="read-only"):
             a.flat[0] = 0
     np.testing.assert_allclose(H(x).toarray(), dense_hessian_cs(arrow_grad, x), atol=1e-10)
+
+
+def test_hessian_improvement_pass_is_opt_in_and_never_worse():
+    """``coloring={"improve": k}`` reaches coloring.color for star/acyclic Hessians."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+    from benchmarks.problems import make_brusselator_jax, brusselator_initial
+
+    N = 6
+    f = make_brusselator_jax(N)
+    g = lambda y: jnp.sum(f(y) ** 2)  # noqa: E731
+    x = brusselator_initial(N) + 0.1
+    dense = np.asarray(jax.hessian(g)(x))
+    for problem in ("star", "acyclic"):
+        plain = sparsead.prepare_hessian(g, x, backend="jax", coloring={"problem": problem})
+        tuned = sparsead.prepare_hessian(g, x, backend="jax",
+                                         coloring={"problem": problem, "improve": 20})
+        assert "iterated_greedy" not in plain.coloring.order
+        assert tuned.ncolors <= plain.ncolors
+        coloring.check(tuned.sparsity, tuned.coloring)
+        np.testing.assert_allclose(tuned(x).toarray(), dense, rtol=1e-10, atol=1e-8)
