@@ -1030,7 +1030,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="grid sizes N (default 32 64 128; --quick: 6 8)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: tiny sizes, few repeats, small ODE")
-    p.add_argument("--repeats", type=int, default=None, help="repeats per median (default 7)")
+    p.add_argument("--repeats", type=int, default=None, help="repeats per median (default 21)")
     p.add_argument("--budget", type=float, default=None,
                    help="soft cap in seconds per steady-state measurement (default 1.5)")
     p.add_argument("--backends", nargs="+", default=list(OUR_BACKENDS), choices=OUR_BACKENDS)
@@ -1074,7 +1074,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     _enable_jax_x64()
     sizes = tuple(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or (3 if args.quick else 21)
     budget = args.budget or (0.2 if args.quick else 1.5)
     ode_size = args.ode_size if args.ode_size is not None else (8 if args.quick else 32)
     backends = tuple(args.backends)

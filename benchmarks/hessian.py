@@ -511,7 +511,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cases", nargs="+", default=None,
                    help="NAME:SIZE items, e.g. brusselator:64 rosenbrock:10000 arrowhead:100000")
     p.add_argument("--quick", action="store_true", help="smoke run: tiny cases")
-    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--repeats", type=int, default=None, help="repeats per median (default 21)")
     p.add_argument("--budget", type=float, default=None,
                    help="soft cap in seconds per steady-state measurement (default 1.5)")
     p.add_argument("--dense-max-n", type=int, default=2048)
@@ -537,7 +537,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return results
     _enable_jax_x64()
     specs = args.cases or (QUICK_CASES if args.quick else DEFAULT_CASES)
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or (3 if args.quick else 21)
     budget = args.budget or (0.2 if args.quick else 1.5)
     cases = []
     for spec in specs:

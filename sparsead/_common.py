@@ -152,19 +152,30 @@ def array_namespace(library: str):
     return np
 
 
-def store_chunk_values(data: np.ndarray, chunk: Chunk, vals: Any, backend_name: str) -> None:
+def store_chunk_values(data: np.ndarray | None, chunk: Chunk, vals: Any, backend_name: str,
+                       dtype: np.dtype | None = None) -> np.ndarray:
     """Put one chunk's gathered values into ``data`` (nothing to do when the backend
-    already wrote them there), checking their count."""
+    already wrote them there), checking their count; return ``data``.
+
+    ``data=None`` (see :meth:`PreparedMatrix._data_for`) adopts ``vals`` as the data of
+    a new matrix: a backend with ``fresh_gather_values`` returns arrays nobody else
+    holds. Read-only or other-dtype values are copied (into ``dtype``).
+    """
     if vals is data:
-        return
+        return data
     vals = np.asarray(vals)
     if vals.shape != chunk.flat_index.shape:
         raise SparseADError(f"backend {backend_name!r} returned {vals.shape} values for "
                             f"{chunk.flat_index.shape} requested")
+    if data is None:
+        if vals.flags.writeable and vals.dtype == dtype and vals.flags.c_contiguous:
+            return vals
+        return np.array(vals, dtype=dtype)
     if chunk.positions is None:
         data[...] = vals
     else:
         data[chunk.positions] = vals
+    return data
 
 
 class PreparedMatrix:
@@ -181,8 +192,18 @@ class PreparedMatrix:
         self.coloring = coloring
         self._plan = plan
         self.shape = pattern.shape
+        chunks = plan.chunks
+        # One product whose gathered values are already in storage order: a backend
+        # that returns fresh arrays gives the new matrix its data without a copy.
+        self._adopts_values = bool(getattr(backend, "fresh_gather_values", False)
+                                   and plan.ncolors > 0 and len(chunks) == 1
+                                   and chunks[0].positions is None
+                                   and getattr(plan, "flat_index", True) is not None)
 
-    def _fill(self, x: Any, data: np.ndarray, args: tuple | None) -> Any:
+    def _fill(self, x: Any, data: np.ndarray | None, args: tuple | None,
+              need_value: bool = True) -> tuple[Any, np.ndarray]:
+        """Write the stored values into ``data`` (None: adopt the backend's); return
+        ``(something for the caller, data)``."""
         raise NotImplementedError
 
     @property
@@ -212,9 +233,13 @@ class PreparedMatrix:
         ``uplo`` triangle for a Hessian, as Ipopt's ``hessianstructure`` wants)."""
         return self._plan.rows, self._plan.cols
 
-    def _data_for(self, out: Any) -> np.ndarray:
+    def _data_for(self, out: Any) -> np.ndarray | None:
+        """Where ``_fill`` writes: ``out.data``, a new array, or None when the values of
+        the backend's single fused product become the new matrix's data (no copy)."""
         dtype = self._plan.seeds.dtype
         if out is None:
+            if self._adopts_values:
+                return None
             return np.empty(self.nnz, dtype=dtype)
         self._plan.check_out(out, dtype)
         return out.data
@@ -232,8 +257,7 @@ class PreparedMatrix:
         args : tuple, optional
             Other constant extra arguments than at preparation (same structure).
         """
-        data = self._data_for(out)
-        self._fill(x, data, args)
+        _, data = self._fill(x, self._data_for(out), args, need_value=False)
         return out if out is not None else self._plan.new_matrix(data)
 
     def values(self, x: Any, out: np.ndarray | None = None, *,
@@ -245,5 +269,5 @@ class PreparedMatrix:
         elif out.shape != (self.nnz,) or out.dtype != dtype:
             raise SparseADError(f"out must be a ({self.nnz},) array of dtype {dtype}, got "
                                 f"{out.shape} {out.dtype}")
-        self._fill(x, out, args)
+        self._fill(x, out, args, need_value=False)  # out is not None: filled in place
         return out

@@ -84,19 +84,20 @@ class SparseHessian(PreparedMatrix):
                 f"coloring={self.method!r}, ncolors={self.ncolors}, format={self.format!r},"
                 f" backend={self.backend.name!r})")
 
-    def _fill(self, x, data, args):
+    def _fill(self, x, data, args, need_value=True):
+        # need_value is for Jacobians; the Hessian products carry no value to skip.
         x = check_point(x, self._x_shape, self._x_dtype)
         ctx = self._binding.get(args)
         plan, be = self._plan, self.backend
         if plan.ncolors == 0:
-            return ctx, x
+            return (ctx, x), data
         if plan.flat_index is not None:
             for chunk in plan.chunks:
                 direct = chunk.positions is None
                 vals = be.hvp_gather_entries(ctx, x, chunk.seeds, chunk.flat_index,
                                              chunk.entry_input, out=data if direct else None)
-                store_chunk_values(data, chunk, vals, be.name)
-            return ctx, x
+                data = store_chunk_values(data, chunk, vals, be.name, plan.seeds.dtype)
+            return (ctx, x), data
         # acyclic: all products first, then substitution along the two-colored trees
         step = self._binding.chunk_size or plan.ncolors
         HV = np.empty((plan.ncolors, plan.width), dtype=data.dtype)
@@ -112,7 +113,7 @@ class SparseHessian(PreparedMatrix):
                 data[...] = buf.data
             else:
                 np.take(buf.data, plan.csr_order, out=data)
-        return ctx, x
+        return (ctx, x), data
 
     def _csr_matrix_for(self, data):
         """A CSR matrix with the coloring's triangle pattern (over ``data`` if given)."""
@@ -130,8 +131,7 @@ class SparseHessian(PreparedMatrix):
     def value_gradient_and_hessian(self, x: Any, out: Any = None, *,
                                    args: tuple | None = None):
         """``(f(x), gradient (x's shape), H(x))``; needs the backend's ``gradient``."""
-        data = self._data_for(out)
-        ctx, xx = self._fill(x, data, args)
+        (ctx, xx), data = self._fill(x, self._data_for(out), args)
         val, g = self.backend.gradient(ctx, xx)
         g = np.asarray(g).reshape(self._x_shape)
         H = out if out is not None else self._plan.new_matrix(data)

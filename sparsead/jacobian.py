@@ -143,39 +143,48 @@ class SparseJacobian(PreparedMatrix):
 
     # -- evaluation -------------------------------------------------------------------
 
-    def _fill(self, x: np.ndarray, data: np.ndarray, args: tuple | None) -> np.ndarray:
-        """Write the values into ``data``; return f(x) flattened."""
+    def _fill(self, x: np.ndarray, data: np.ndarray | None, args: tuple | None,
+              need_value: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+        """Write the values into ``data`` (None: adopt the backend's); return
+        ``(f(x) flattened, data)``. f(x) is None when not asked for:
+        ``need_value=False`` lets the backend skip the primal."""
         x = check_point(x, self._x_shape, self._x_dtype)
         ctx = self._binding.get(args)
         plan = self._plan
         m = plan.shape[0]
         be = self.backend
+        need_value = need_value or not be.skips_value()
         if plan.ncolors == 0:  # no structural nonzeros: no products at all
-            y = np.asarray(be.value(ctx, x)).reshape(-1)
+            y = np.asarray(be.value(ctx, x)).reshape(-1) if need_value else None
         else:
             y = None
             for chunk in plan.chunks:
                 seeds = chunk.seeds
                 direct = chunk.positions is None  # values can land in data directly
                 if plan.problem == "column":
-                    y_c, vals = be.jvp_gather_entries(ctx, x, seeds, chunk.flat_index,
-                                                      chunk.entry_input,
-                                                      out=data if direct else None)
-                else:
+                    if need_value:
+                        y_c, vals = be.jvp_gather_entries(ctx, x, seeds, chunk.flat_index,
+                                                          chunk.entry_input,
+                                                          out=data if direct else None)
+                    else:
+                        vals = be.jvp_gather_values(ctx, x, seeds, chunk.flat_index,
+                                                    chunk.entry_input,
+                                                    out=data if direct else None)
+                elif need_value:
                     y_c, vals = be.vjp_gather(ctx, x, seeds, chunk.flat_index)
-                if y is None:
-                    y = y_c
-                store_chunk_values(data, chunk, vals, be.name)
-            y = np.asarray(y).reshape(-1)
-        if y.shape != (m,):
+                else:
+                    vals = be.vjp_gather_values(ctx, x, seeds, chunk.flat_index)
+                if need_value and y is None:
+                    y = np.asarray(y_c).reshape(-1)
+                data = store_chunk_values(data, chunk, vals, be.name, plan.seeds.dtype)
+        if y is not None and y.shape != (m,):
             raise SparseADError(f"f's output changed size: {y.size} values now, {m} at "
                                 f"preparation; prepare again for the new output")
-        return y
+        return y, data
 
     def value_and_jacobian(self, x: Any, out: Any = None, *, args: tuple | None = None):
         """``(f(x), J(x))``; f(x) has f's output shape, J as in :meth:`__call__`."""
-        data = self._data_for(out)
-        y = self._fill(x, data, args)
+        y, data = self._fill(x, self._data_for(out), args)
         if self.output_shape is not None:
             y = y.reshape(self.output_shape)
         return y, (out if out is not None else self._plan.new_matrix(data))

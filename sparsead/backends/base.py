@@ -27,8 +27,15 @@ which methods are overridden), :meth:`~Backend.output_shape`, :meth:`~Backend.re
 How the pipeline calls a backend, per evaluation of a prepared Jacobian: one
 ``jvp_gather_entries`` (column coloring) or ``vjp_gather`` (row coloring) with the whole
 ``(ncolors, width)`` seed matrix -- the same array object every time -- or one call per
-chunk with ``chunk_size``. Hessians: one ``hvp_gather_entries`` (star coloring) or ``hvp``
-(acyclic coloring). :func:`sparsead.testing.check_backend` verifies all of this.
+chunk with ``chunk_size``. When f(x) is not wanted (``J(x)``, not
+``value_and_jacobian``) and :meth:`~Backend.skips_value` says so, the values-only
+``jvp_gather_values`` / ``vjp_gather_values`` replace them. Hessians: one
+``hvp_gather_entries`` (star coloring) or ``hvp`` (acyclic coloring).
+:func:`sparsead.testing.check_backend` verifies all of this.
+
+A backend whose values-only and ``hvp_gather_entries`` results (without ``out``) are
+new writeable arrays that it never touches again may set ``fresh_gather_values =
+True``: a new matrix then takes them as its ``data`` without a copy.
 """
 
 from __future__ import annotations
@@ -52,6 +59,11 @@ class Backend:
     """
 
     name: str = "abstract"
+
+    #: True when the values returned by ``jvp_gather_values``, ``vjp_gather_values`` and
+    #: ``hvp_gather_entries`` (called without ``out``) are new writeable arrays that the
+    #: backend keeps no reference to, so a new matrix may adopt them without a copy.
+    fresh_gather_values: bool = False
 
     #: Array library that ``f`` is written in: ``"numpy"``, ``"jax"`` or ``"torch"``.
     #: ``None`` means "derive it from :attr:`name`" (``"jax"``/``"torch"``, else numpy).
@@ -177,6 +189,27 @@ class Backend:
             return y, vals
         out[...] = vals
         return y, out
+
+    # Values-only variants, used when the caller does not need f(x) (``J(x)``, as
+    # opposed to ``value_and_jacobian``). A compiling backend can then leave the primal
+    # output out of its executable; the defaults just drop it.
+
+    def skips_value(self) -> bool:
+        """Whether the ``*_gather_values`` methods are cheaper than the entry points that
+        also return ``f(x)``. The pipeline then uses them for ``J(x)``; otherwise it keeps
+        the value, which also lets it check that f's output size has not changed."""
+        return type(self).jvp_gather_values is not Backend.jvp_gather_values
+
+    def jvp_gather_values(self, ctx: Any, x: np.ndarray, V: np.ndarray,
+                          flat_index: np.ndarray, entry_input: np.ndarray,
+                          out: np.ndarray | None = None) -> np.ndarray:
+        """The values of :meth:`jvp_gather_entries` without ``f(x)``."""
+        return self.jvp_gather_entries(ctx, x, V, flat_index, entry_input, out=out)[1]
+
+    def vjp_gather_values(self, ctx: Any, x: np.ndarray, W: np.ndarray,
+                          flat_index: np.ndarray) -> np.ndarray:
+        """The values of :meth:`vjp_gather` without ``f(x)``."""
+        return self.vjp_gather(ctx, x, W, flat_index)[1]
 
     def hvp_gather_entries(self, ctx: Any, x: np.ndarray, V: np.ndarray,
                            flat_index: np.ndarray, entry_input: np.ndarray,

@@ -116,6 +116,17 @@ class CountingBackend(Backend):
         self._count("jvp", V)
         return self.inner.jvp_gather_entries(ctx, x, V, flat_index, entry_input, out=out)
 
+    def skips_value(self):
+        return self.inner.skips_value()
+
+    def jvp_gather_values(self, ctx, x, V, flat_index, entry_input, out=None):
+        self._count("jvp", V)
+        return self.inner.jvp_gather_values(ctx, x, V, flat_index, entry_input, out=out)
+
+    def vjp_gather_values(self, ctx, x, W, flat_index):
+        self._count("vjp", W)
+        return self.inner.vjp_gather_values(ctx, x, W, flat_index)
+
     def hvp_gather_entries(self, ctx, x, V, flat_index, entry_input, out=None):
         self._count("hvp", V)
         return self.inner.hvp_gather_entries(ctx, x, V, flat_index, entry_input, out=out)

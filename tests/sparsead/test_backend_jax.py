@@ -349,3 +349,60 @@ def test_results_handed_to_users_are_writeable(backend):
     y2, _ = backend.jvp_gather(ctx, x, np.eye(4), np.arange(4))
     for arr in (y, JV, y2, backend.value(ctx, x)):
         arr[...] = 0.0  # would raise on a read-only view of a device buffer
+
+
+def test_values_only_entry_points_match_the_fused_products(backend):
+    # The values-only executables (used by J(x)) skip f(x); same values, and their
+    # results are new writeable arrays that nothing else shares.
+    x = RNG.random(7) + 0.5
+    ctx = backend.prepare(f_vector, x)
+    V = RNG.standard_normal((3, 7))
+    W = RNG.standard_normal((2, 8))
+    idx_j = RNG.integers(0, 3 * 8, size=11)
+    idx_v = RNG.integers(0, 2 * 7, size=5)
+    _, ref_j = backend.jvp_gather(ctx, x, V, idx_j)
+    a = backend.jvp_gather_values(ctx, x, V, idx_j, None)
+    b = backend.jvp_gather_values(ctx, x, V, idx_j, None)
+    np.testing.assert_allclose(a, ref_j, rtol=1e-13)
+    assert a.flags.writeable and not np.shares_memory(a, b)
+    a[:] = 0.0
+    np.testing.assert_allclose(b, ref_j, rtol=1e-13)
+    np.testing.assert_allclose(backend.jvp_gather_values(ctx, x, V, idx_j, None), ref_j,
+                               rtol=1e-13)
+    out = np.empty(idx_j.size)
+    assert backend.jvp_gather_values(ctx, x, V, idx_j, None, out=out) is out
+    np.testing.assert_allclose(out, ref_j, rtol=1e-13)
+    _, ref_v = backend.vjp_gather(ctx, x, W, idx_v)
+    np.testing.assert_allclose(backend.vjp_gather_values(ctx, x, W, idx_v), ref_v, rtol=1e-13)
+    assert backend.skips_value() and backend.fresh_gather_values
+
+
+def linear_map(x):
+    # A constant Jacobian: XLA folds the whole product into a constant.
+    return 3.0 * x + jnp.roll(x, 1)
+
+
+@pytest.mark.parametrize("f,kind", [(f_vector, "jacobian"), (linear_map, "jacobian"),
+                                    (lambda x: jnp.sum(x[1:] * x[:-1] ** 2), "hessian"),
+                                    (lambda x: jnp.sum(x ** 2), "hessian"),
+                                    (lambda x: jnp.stack([jnp.sum(x), jnp.sum(x ** 2)]),
+                                     "jacobian")])
+def test_matrices_are_independent_and_writeable(f, kind):
+    # J(x) hands the executable's output buffer to the new matrix without a copy: each
+    # result must own its values, so writing into one changes no other result.
+    import sparsead
+
+    x = RNG.random(7) + 0.5
+    prep = (sparsead.prepare_jacobian if kind == "jacobian" else sparsead.prepare_hessian)
+    D = prep(f, x, backend="jax")
+    ref = (dense_jacobian(f, x) if kind == "jacobian" else dense_hessian(f, x))
+    M1, M2 = D(x), D(x)
+    assert M1.data.flags.writeable and not np.shares_memory(M1.data, M2.data)
+    M1.data[:] = -7.0
+    M1.eliminate_zeros()
+    np.testing.assert_allclose(M2.toarray(), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(D(x).toarray(), ref, rtol=1e-12, atol=1e-12)
+    if kind == "jacobian":
+        y, M3 = D.value_and_jacobian(x)
+        np.testing.assert_allclose(y, np.asarray(f(jnp.asarray(x))), rtol=1e-13)
+        np.testing.assert_allclose(M3.toarray(), ref, rtol=1e-12, atol=1e-12)

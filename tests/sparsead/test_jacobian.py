@@ -477,3 +477,34 @@ def test_default_coloring_of_brusselator_needs_at_most_10_colors(N):
     result = choose_jacobian_coloring(sp.csr_array(P), None, both_sides, "auto")
     assert result.ncolors <= 10
     coloring.check(sp.csr_array(P), result)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_editing_one_result_never_changes_the_next(fmt):
+    # Results share one read-only structure. eliminate_zeros (the scipy method that
+    # rewrites indices in place) must work on a result and leave later results exact.
+    def f(x):
+        return np.array([x[0] * x[1], x[1] ** 2, x[2] + x[0]])
+    P = sp.csr_array(np.array([[1, 1, 0], [0, 1, 0], [1, 0, 1]], dtype=bool))
+    P_indices_before = P.indices.copy()
+    J = sparsead.prepare_jacobian(f, np.ones(3), backend=Custom(jvp=lambda x, V: np.stack(
+        [dense_jacobian_cs(f, x) @ v for v in V])), sparsity=P, format=fmt)
+    x0 = np.array([0.0, 1.0, 2.0])  # d(x0*x1)/dx1 = x0 = 0: a stored structural zero
+    M1 = J(x0)
+    assert M1.nnz == 5
+    M1.eliminate_zeros()
+    assert M1.nnz == 4
+    x1 = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(J(x1).toarray(), dense_jacobian_cs(f, x1), rtol=1e-13)
+    assert J(x1).nnz == 5
+    rows, cols = J.structure()
+    with pytest.raises(ValueError):
+        rows[0] = 2  # shared with every result: read-only
+    if fmt != "coo":
+        with pytest.raises(ValueError):
+            J(x1).indices[0] = 2
+    # the caller's pattern is copied, not frozen
+    assert P.indices.flags.writeable and np.array_equal(P.indices, P_indices_before)
+    M2 = J(x1)
+    M2.data[:] = 0.0
+    np.testing.assert_allclose(J(x1).toarray(), dense_jacobian_cs(f, x1), rtol=1e-13)
