@@ -290,6 +290,14 @@ def run_ours(backend: str, N: int, x: np.ndarray, P: sp.csr_array, colored: dict
         row["timers"]["steady_out"] = lambda: J(x, out=M)
     except Exception:  # noqa: BLE001 - optional feature, reported as missing
         row["steady_out"] = None
+    if backend == "jax":
+        # The peers and the floor are timed on a JAX array; a numpy x costs one more
+        # host-to-device copy per call. Time both, so the comparison is like for like.
+        import jax.numpy as jnp
+
+        xj = jnp.asarray(x)
+        if relative_error(J(xj), M) == 0.0:
+            row["timers"]["steady_jax_x"] = lambda: J(xj)
     row["result"] = M.copy()
     return row
 
@@ -794,6 +802,11 @@ def render_readme(results: dict[str, Any]) -> str:
             split.append(f"- first call of {METHOD_LABELS[key]} at N={big['N']}: {steps}")
     if split:
         parts += [""] + split
+    jx = [(sz["N"], sz["methods"].get("jax", {}).get("steady_jax_x")) for sz in results["sizes"]]
+    if any(t is not None for _, t in jx):
+        parts += ["", "- sparsead[jax] `J(x)` with `x` a JAX array, the input the peers and the "
+                      "floor get (a numpy `x` adds one host-to-device copy): " + ", ".join(
+                          f"{fmt_time(t)} at N={N}" for N, t in jx if t is not None)]
     if results.get("ode"):
         ode = results["ode"]
         rows, missing_ode = ode_rows(ode)
@@ -879,22 +892,28 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         m = big["methods"]
         ok = lambda k: m.get(k, {}).get("available", False)  # noqa: E731
         if ok("jax"):
+            jx = m["jax"].get("steady_jax_x")
             peers = [m[k]["steady"] for k in ("asdex", "sparsejac") if ok(k)]
             if peers:
-                targets.append({"target": f"N={big['N']} jax steady <= faster of asdex/sparsejac",
-                                "measured": f"{fmt_time(m['jax']['steady'])} vs "
-                                            f"{fmt_time(min(peers))}",
-                                "met": bool(m["jax"]["steady"] <= min(peers))})
-                if m["jax"].get("steady_out") is not None:
-                    targets.append({"target": f"N={big['N']} jax steady, in place J(x, out=M), "
-                                              f"<= faster of asdex/sparsejac",
-                                    "measured": f"{fmt_time(m['jax']['steady_out'])} vs "
-                                                f"{fmt_time(min(peers))}",
-                                    "met": bool(m["jax"]["steady_out"] <= min(peers))})
+                checks = [("J(x), x a JAX array like the peers'", jx),
+                          ("J(x), x a numpy array (one more host-to-device copy)",
+                           m["jax"]["steady"]),
+                          ("in place J(x, out=M), numpy x", m["jax"].get("steady_out"))]
+                for what, t in checks:
+                    if t is not None:
+                        targets.append({"target": f"N={big['N']} jax steady, {what}, <= "
+                                                  f"faster of asdex/sparsejac",
+                                        "measured": f"{fmt_time(t)} vs {fmt_time(min(peers))}",
+                                        "met": bool(t <= min(peers))})
             if ok("jax_jvp_only"):
-                r = m["jax"]["steady"] / m["jax_jvp_only"]["steady"]
-                targets.append({"target": f"N={big['N']} jax total <= 1.3x vmapped JVP alone",
-                                "measured": f"{r:.2f}x", "met": bool(r <= 1.3)})
+                floor = m["jax_jvp_only"]["steady"]
+                same = jx if jx is not None else m["jax"]["steady"]
+                r = same / floor
+                targets.append({"target": f"N={big['N']} jax total <= 1.3x vmapped JVP alone "
+                                          f"(both on a JAX-array x)",
+                                "measured": f"{r:.2f}x (numpy x: "
+                                            f"{m['jax']['steady'] / floor:.2f}x)",
+                                "met": bool(r <= 1.3)})
             targets.append({"target": f"N={big['N']} jax first call <= 0.5 s",
                             "measured": fmt_time(m["jax"]["first_call"]),
                             "met": bool(m["jax"]["first_call"] <= 0.5)})
