@@ -238,10 +238,11 @@ class IpoptAdapter:
     backend : str or Backend
         Needs JVPs or VJPs for the constraint Jacobian and ``hvp`` + ``gradient`` for the
         Hessian (``"jax"``, ``"torch"`` or a Custom backend). ``"fd"`` gives the
-        Jacobian; with it pass ``hessian=False`` and use Ipopt's
-        ``hessian_approximation="limited-memory"``.
+        Jacobian; with it pass ``hessian=False``.
     hessian : bool
-        Prepare the Lagrangian Hessian.
+        Prepare the Lagrangian Hessian. With False, the ``hessian`` and
+        ``hessianstructure`` attributes are None, cyipopt's sign for "no Hessian": it
+        then sets Ipopt's ``hessian_approximation="limited-memory"`` itself.
     jacobian_sparsity, hessian_sparsity : optional
         Known patterns (else detected by the tracer; for JAX give ``sparsity_from``-style
         numpy twins via ``objective_np``/``constraints_np``).
@@ -283,6 +284,13 @@ class IpoptAdapter:
             self._hess = prepare_hessian(lagrangian, x0, backend=be, args=args0,
                                          sparsity=hessian_sparsity, sparsity_from=twin,
                                          uplo="L", format="coo")
+        else:
+            # No Hessian callbacks at all: that is how cyipopt is told there is no
+            # Hessian, and it then switches Ipopt to its limited-memory quasi-Newton
+            # approximation by itself. (An empty structure would tell Ipopt that the
+            # Hessian is zero.)
+            self.hessian = None  # type: ignore[assignment]
+            self.hessianstructure = None  # type: ignore[assignment]
         self._grad_ctx = None
         self._be = be
 
