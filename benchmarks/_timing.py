@@ -15,6 +15,7 @@ resolution and call overhead do not dominate sub-millisecond functions.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import sys
 import time
@@ -47,6 +48,30 @@ def block(result: Any) -> Any:
         for r in result:
             block(r)
     return result
+
+
+def pin_to_cpu(cpu: int | None) -> int | None:
+    """Run this process (and the thread pools it starts later, XLA's included) on one CPU.
+
+    The issue's peer figures are medians on one pinned core: there, XLA runs each
+    executable on one thread and load on the other core matters less. Call it before
+    JAX starts. Returns the CPU, or None when not pinned (``cpu`` None, or no
+    ``sched_setaffinity`` on this platform).
+    """
+    if cpu is None:
+        return None
+    if not hasattr(os, "sched_setaffinity"):
+        print("warning: this platform cannot pin a process to a CPU; running unpinned",
+              file=sys.stderr)
+        return None
+    os.sched_setaffinity(0, {int(cpu)})
+    return int(cpu)
+
+
+def pinning_note(meta: dict[str, Any]) -> str:
+    """``", pinned to CPU k"`` for a run made with ``--pin-cpu k``, else ``""``."""
+    cpu = meta.get("pinned_cpu")
+    return "" if cpu is None else f", pinned to CPU {cpu}"
 
 
 def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:

@@ -46,7 +46,8 @@ import scipy.sparse as sp
 
 from benchmarks import problems
 from benchmarks._timing import (Progress, fmt_ratio, fmt_time, interleaved_steady,
-                                markdown_table, record_method, text_table, timed)
+                                markdown_table, pin_to_cpu, pinning_note, record_method, text_table,
+                                timed)
 
 DEFAULT_SIZES = (32, 64, 128)
 QUICK_SIZES = (6, 8)
@@ -778,7 +779,7 @@ def render_readme(results: dict[str, Any]) -> str:
     """The README's results section: summary, stiff solve and targets, in markdown."""
     meta = results["meta"]
     parts = [f"Run of `python -m benchmarks.brusselator` on {meta['date']}, {meta['machine']}"
-             f" (load average {meta['loadavg']}); times are medians of repeats, ratios are "
+             f" (load average {meta['loadavg']}{pinning_note(meta)}); times are medians of repeats, ratios are "
              f"measured in the same process. `steady` is `J(x)` (a new scipy matrix), `out=` "
              f"is `J(x, out=M)` (refills `M.data` in place).", "",
              summary_table(results, markdown=True), ""]
@@ -858,7 +859,8 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
     parts = []
     meta = results["meta"]
     parts.append(f"{'**' if markdown else ''}sparsead Brusselator benchmark{'**' if markdown else ''}"
-                 f" - {meta['date']}, {meta['machine']}, load average {meta['loadavg']}")
+                 f" - {meta['date']}, {meta['machine']}, load average {meta['loadavg']}"
+                 f"{pinning_note(meta)}")
     for size in results["sizes"]:
         rows, missing = size_rows(size)
         parts.append(("\n#### " if markdown else "\n") + size_title(size))
@@ -1077,6 +1079,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="rewrite the README's results section from this run (or --from-json)")
     p.add_argument("--from-json", type=Path, default=None,
                    help="do not run; print the tables of an earlier run's JSON")
+    p.add_argument("--pin-cpu", type=int, default=None, metavar="CPU",
+                   help="run on this one CPU only, as the issue's peer figures were measured")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     return p.parse_args(argv)
 
@@ -1091,6 +1095,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             update_readme(results)
         return results
 
+    pinned = pin_to_cpu(args.pin_cpu)  # before JAX creates its thread pool
     _enable_jax_x64()
     sizes = tuple(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
     repeats = args.repeats or (3 if args.quick else 21)
@@ -1104,7 +1109,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     progress = Progress(total=steps, enabled=not args.quiet)
     t_start = time.perf_counter()
     results: dict[str, Any] = {"meta": machine_description(), "sizes": [], "ode": None}
-    results["meta"].update({"repeats": repeats, "budget_s": budget, "eval_time": EVAL_TIME})
+    results["meta"].update({"pinned_cpu": pinned, "repeats": repeats, "budget_s": budget,
+                            "eval_time": EVAL_TIME})
     try:
         for N in sizes:
             results["sizes"].append(run_size(N, backends=backends, peers=peers,
