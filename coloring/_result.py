@@ -51,8 +51,10 @@ class ColoringResult:
     order : str
         Name of the ordering that produced the kept coloring.
     lower_bound : int
-        A lower bound on the number of colors of this problem (max nonzeros in a row for
-        column, in a column for row, max degree + 1 for star and acyclic).
+        A lower bound on the number of colors of this problem: the most nonzeros in a row
+        (column problem) or in a column (row problem); for star and acyclic, the size of
+        a clique of the adjacency graph found greedily
+        (:func:`coloring._api.clique_lower_bound`).
     """
 
     def __init__(self, pattern: sp.csr_array, colors: np.ndarray, problem: str, *,

@@ -117,7 +117,7 @@ def test_networkx_graph_star():
     G = nx.star_graph(20)
     r = coloring.color(G, "star")
     assert r.ncolors == 2  # the hub and the leaves
-    assert r.lower_bound == 21  # max degree + 1, the distance-2 bound (not binding here)
+    assert r.lower_bound == 2  # a clique: the hub and one leaf
 
 
 def test_arrowhead_star_two_colors():
@@ -154,3 +154,36 @@ def test_symmetry_check_names_an_unmirrored_entry(n, density, seed):
     if not ok:
         i, j = pair
         assert D[i, j] and not D[j, i]
+
+
+def max_clique_brute_force(P):
+    """Reference: the largest clique, by networkx's exhaustive maximal-clique search."""
+    nx = pytest.importorskip("networkx")
+    P = sp.coo_array(P)
+    G = nx.Graph()
+    G.add_nodes_from(range(P.shape[0]))
+    G.add_edges_from((int(i), int(j)) for i, j in zip(P.row, P.col) if i != j)
+    return max((len(c) for c in nx.find_cliques(G)), default=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 14), density=st.floats(0.0, 0.8), seed=st.integers(0, 10**6))
+def test_star_and_acyclic_lower_bound_is_a_clique_size(n, density, seed):
+    # The bound of the symmetric problems must never exceed the colors actually used
+    # (max degree + 1 did: an arrowhead needs 2), and it is the size of a real clique.
+    rng = np.random.default_rng(seed)
+    A = rng.random((n, n)) < density
+    A = A | A.T | np.eye(n, dtype=bool)
+    for problem in ("star", "acyclic"):
+        r = coloring.color(A, problem)
+        assert 1 <= r.lower_bound <= r.ncolors
+        assert r.lower_bound <= max_clique_brute_force(A)
+    if A.sum() == n:
+        assert coloring.color(A, "star").lower_bound == 1  # no edges
+
+
+def test_lower_bound_of_a_complete_block_and_the_arrowhead():
+    K = np.ones((6, 6), bool)
+    assert coloring.color(K, "star").lower_bound == 6 == coloring.color(K, "star").ncolors
+    r = coloring.color(arrowhead_hessian_sparsity(10_000), "acyclic")
+    assert r.lower_bound == 2 == r.ncolors
