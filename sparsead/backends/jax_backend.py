@@ -45,10 +45,12 @@ Design (measured on the 2D Brusselator, N = 128, n = 32768, 10-12 colors, with
   (15-20% faster than a constant index). Their result is the executable's output
   buffer handed to numpy as a writeable array (``_HostBuffer``), which becomes the new
   matrix's ``data`` without a copy. Measured at N = 128 (n = 32768, 196608 values):
-  ``J(x)`` went from 1.7x the bare ``vmap(jvp)`` to 1.1-1.6x across runs (typically
-  1.3x). What is left: the gather (~5%), copying a numpy ``x`` that is not 64-byte
-  aligned to the device (30-60 us; an aligned one is used in place), and the Python
-  pipeline (~10 us).
+  ``J(x)`` went from 1.7x the bare ``vmap(jvp)`` to 1.0-1.3x on a JAX-array ``x``
+  (1.3-1.6x on a numpy one). What is left: the gather, 5-10% with XLA's two threads
+  but ~140 us (45%) on one pinned core; copying a numpy ``x`` that is not 64-byte
+  aligned to the device (30-100 us; an aligned one is used in place); and the Python
+  pipeline (~10 us). Gathering along the color axis (``take_along_axis``) or by
+  ``where`` selects measured 1.3-2x slower than this flat gather.
 - Every result is a ``numpy.ndarray``. Values, products and gradients handed to users are
   writeable arrays that nothing else references; only the gathered values of
   :meth:`~JaxBackend.jvp_gather`, :meth:`~JaxBackend.vjp_gather` and
@@ -548,26 +550,32 @@ class _HostBuffer:
 
     ``np.asarray`` of a JAX array is a read-only view, because JAX arrays are
     immutable. The fused outputs are fresh buffers per call (XLA copies constants and
-    parameters that would reach an output), referenced by nothing but this view, so
+    parameters that would reach an output), referenced by nothing but this holder, so
     letting the caller own and write them is safe, and saves a copy of every value
     (at N = 128, 1.5 MB, 90-130 us read back from the other core's cache).
     """
 
     __slots__ = ("__array_interface__", "_keep")
 
-    def __init__(self, view: np.ndarray) -> None:
-        self._keep = view  # keeps the device buffer alive as long as the array lives
-        self.__array_interface__ = {"version": 3, "shape": view.shape,
-                                    "typestr": view.dtype.str, "strides": view.strides,
-                                    "data": (view.ctypes.data, False)}
+    def __init__(self, owner: Any, address: int, shape: tuple, typestr: str) -> None:
+        self._keep = owner  # keeps the buffer alive as long as the numpy array lives
+        self.__array_interface__ = {"version": 3, "shape": shape, "typestr": typestr,
+                                    "data": (address, False)}
 
 
 def _deliver(vals: Any, out: np.ndarray | None) -> np.ndarray:
     """The gathered values: copied into ``out``, or a new writeable array (no copy)."""
-    host = np.asarray(vals)  # waits for the executable; a view of its output buffer
     if out is not None:
-        np.copyto(out, host)
+        np.copyto(out, np.asarray(vals))
         return out
+    vals.block_until_ready()
+    if vals.size and getattr(getattr(vals, "device", None), "platform", None) == "cpu":
+        # The device is host memory: wrap the output buffer itself (5-10 us less per
+        # call than through np.asarray's view, which shows at small sizes).
+        return np.asarray(_HostBuffer(vals, vals.unsafe_buffer_pointer(), vals.shape,
+                                      np.dtype(vals.dtype).str))
+    host = np.asarray(vals)  # another device: a host copy that only we hold
     if host.flags.writeable or host.size == 0:
         return host if host.flags.writeable else host.copy()
-    return np.asarray(_HostBuffer(host))
+    iface = host.__array_interface__
+    return np.asarray(_HostBuffer(host, iface["data"][0], host.shape, iface["typestr"]))
