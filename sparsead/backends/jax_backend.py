@@ -565,17 +565,13 @@ class _HostBuffer:
 
 def _deliver(vals: Any, out: np.ndarray | None) -> np.ndarray:
     """The gathered values: copied into ``out``, or a new writeable array (no copy)."""
+    host = np.asarray(vals)  # waits for the executable; on CPU a view of its buffer
     if out is not None:
-        np.copyto(out, np.asarray(vals))
+        np.copyto(out, host)
         return out
-    vals.block_until_ready()
-    if vals.size and getattr(getattr(vals, "device", None), "platform", None) == "cpu":
-        # The device is host memory: wrap the output buffer itself (5-10 us less per
-        # call than through np.asarray's view, which shows at small sizes).
-        return np.asarray(_HostBuffer(vals, vals.unsafe_buffer_pointer(), vals.shape,
-                                      np.dtype(vals.dtype).str))
-    host = np.asarray(vals)  # another device: a host copy that only we hold
     if host.flags.writeable or host.size == 0:
         return host if host.flags.writeable else host.copy()
+    # Keep the numpy view, not the jax.Array: holding the array instead measured
+    # 10-60 us slower per call at N = 128 (the buffer is released later).
     iface = host.__array_interface__
     return np.asarray(_HostBuffer(host, iface["data"][0], host.shape, iface["typestr"]))
