@@ -257,8 +257,47 @@ class PreparedMatrix:
         args : tuple, optional
             Other constant extra arguments than at preparation (same structure).
         """
+        fast = self._fast
+        if fast is not None and type(x) is not np.ndarray and type(x).__module__[:3] == "jax":
+            x = np.asarray(x)  # a JAX array on the CPU: a zero-copy view
+        if (fast is not None and args is None and type(x) is np.ndarray
+                and x.shape == self._x_shape and x.dtype == self._x_dtype):
+            dtype = self._plan.seeds.dtype
+            if out is not None:
+                self._plan.check_out(out, dtype)
+            data = fast(x.reshape(-1))
+            if data.dtype == dtype:
+                if out is None:
+                    return self._plan.new_matrix(data)
+                np.copyto(out.data, data)
+                return out
         _, data = self._fill(x, self._data_for(out), args, need_value=False)
+        if fast is None and not self._fast_tried and args is None:
+            self._fast_tried = True
+            self._fast = self._make_fast()
         return out if out is not None else self._plan.new_matrix(data)
+
+    #: Product kind of the fast path ("jvp", "vjp", "hvp"; None: no fast path).
+    _fast_kind: str | None = None
+    _fast: Any = None
+    _fast_tried = False
+
+    def _make_fast(self) -> Any:
+        """The backend's compiled ``x_flat -> values`` for ``M = P(x)`` (None: none).
+
+        Built after the first plain evaluation, so all checks and errors of the first
+        call stay on the general path. Used when ``x`` is a numpy (or CPU JAX) array of
+        the prepared shape and dtype, ``args`` is not given, and the single product's
+        values become the data of a new matrix or are copied into ``out.data``
+        (``_adopts_values``): it skips the per-call bookkeeping, 10-30 us that are most
+        of the time at small sizes.
+        """
+        kind = self._fast_kind
+        make = getattr(self.backend, "compiled_values", None)
+        if not self._adopts_values or kind is None or make is None:
+            return None
+        chunk = self._plan.chunks[0]
+        return make(self._binding.get(None), kind, chunk.seeds, chunk.flat_index)
 
     def values(self, x: Any, out: np.ndarray | None = None, *,
                args: tuple | None = None) -> np.ndarray:

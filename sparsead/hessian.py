@@ -84,6 +84,10 @@ class SparseHessian(PreparedMatrix):
                 f"coloring={self.method!r}, ncolors={self.ncolors}, format={self.format!r},"
                 f" backend={self.backend.name!r})")
 
+    @property
+    def _fast_kind(self) -> str | None:  # type: ignore[override]
+        return "hvp" if self._plan.flat_index is not None else None
+
     def _fill(self, x, data, args, need_value=True):
         # need_value is for Jacobians; the Hessian products carry no value to skip.
         x = check_point(x, self._x_shape, self._x_dtype)

@@ -129,6 +129,10 @@ class SparseJacobian(PreparedMatrix):
         self.output_shape = out_shape
         self.chunk_size = chunk_size
 
+    @property
+    def _fast_kind(self) -> str | None:  # type: ignore[override]
+        return {"column": "jvp", "row": "vjp"}.get(self._plan.problem)
+
     # -- descriptive ------------------------------------------------------------------
 
     @property

@@ -194,6 +194,18 @@ class Backend:
     # opposed to ``value_and_jacobian``). A compiling backend can then leave the primal
     # output out of its executable; the defaults just drop it.
 
+    def compiled_values(self, ctx: Any, kind: str, V: np.ndarray,
+                        flat_index: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
+        """Optional fast path: a callable ``x_flat -> values`` for one fused product.
+
+        ``kind`` is ``"jvp"``, ``"vjp"`` or ``"hvp"``; the callable returns the
+        gathered values of :meth:`jvp_gather_values` / :meth:`vjp_gather_values` /
+        :meth:`hvp_gather_entries` at the flat ``x`` as a new writeable array (see
+        ``fresh_gather_values``). The pipeline calls it for plain ``M = P(x)`` after the
+        first evaluation. The default, None, means: no fast path.
+        """
+        return None
+
     def skips_value(self) -> bool:
         """Whether the ``*_gather_values`` methods are cheaper than the entry points that
         also return ``f(x)``. The pipeline then uses them for ``J(x)``; otherwise it keeps

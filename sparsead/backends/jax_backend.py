@@ -516,6 +516,18 @@ class JaxBackend(Backend):
         fn = self._fused("jvp", ctx, V, flat_index, ctx.n, False)
         return _deliver(fn(self._x(ctx, x), ctx.dyn_args), out)
 
+    def compiled_values(self, ctx: JaxContext, kind: str, V: np.ndarray,
+                        flat_index: np.ndarray):
+        """``x_flat -> gathered values`` bound to one values-only executable (see
+        :meth:`Backend.compiled_values`); ``x_flat`` is a 1-D array of x's size and
+        dtype, which the caller has checked."""
+        if kind == "hvp":
+            self._scalar(ctx, "hvp")
+        width = ctx.m if kind == "vjp" else ctx.n
+        fn = self._fused(kind, ctx, V, flat_index, width, False)
+        dyn = ctx.dyn_args
+        return lambda xf: _deliver(fn(xf, dyn), None)
+
     def vjp_gather(self, ctx: JaxContext, x: np.ndarray, W: np.ndarray,
                    flat_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(f(x) flattened, (W J).ravel()[flat_index])`` in one executable."""

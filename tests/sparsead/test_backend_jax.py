@@ -406,3 +406,37 @@ def test_matrices_are_independent_and_writeable(f, kind):
         y, M3 = D.value_and_jacobian(x)
         np.testing.assert_allclose(y, np.asarray(f(jnp.asarray(x))), rtol=1e-13)
         np.testing.assert_allclose(M3.toarray(), ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["column", "row", "star"])
+def test_fast_path_after_the_first_call_gives_the_same_matrices(kind):
+    # After one plain evaluation, M = P(x) goes straight to the compiled product; every
+    # other form (out=, args=, another shape or dtype, a non-array) keeps the checks.
+    import sparsead
+
+    x = RNG.random(7) + 0.5
+    if kind == "column":
+        f = f_vector
+        D, ref = sparsead.prepare_jacobian(f, x, backend="jax"), dense_jacobian(f, x)
+    elif kind == "row":
+        f = lambda z: jnp.stack([jnp.sum(z), jnp.sum(z ** 2)])  # noqa: E731
+        D, ref = sparsead.prepare_jacobian(f, x, backend="jax"), dense_jacobian(f, x)
+    else:
+        f = lambda z: jnp.sum(z[1:] * z[:-1] ** 2)  # noqa: E731
+        D, ref = sparsead.prepare_hessian(f, x, backend="jax"), dense_hessian(f, x)
+    assert D._fast is None
+    M0 = D(x)
+    assert D._fast is not None
+    for xx in (x, jnp.asarray(x), list(x)):
+        M = D(xx)
+        assert type(M) is type(M0) and M.format == M0.format
+        np.testing.assert_allclose(M.toarray(), ref, rtol=1e-12, atol=1e-12)
+    x2 = x[::-1].copy()
+    ref2 = dense_jacobian(f, x2) if kind != "star" else dense_hessian(f, x2)
+    np.testing.assert_allclose(D(x2).toarray(), ref2, rtol=1e-12, atol=1e-12)
+    assert D(x2, out=M0) is M0
+    np.testing.assert_allclose(M0.toarray(), ref2, rtol=1e-12, atol=1e-12)
+    with pytest.raises(SparseADError, match="shape"):
+        D(np.ones(8))
+    with pytest.raises(SparseADError, match="dtype"):
+        D(x.astype(np.float32))
