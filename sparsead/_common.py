@@ -258,19 +258,22 @@ class PreparedMatrix:
             Other constant extra arguments than at preparation (same structure).
         """
         fast = self._fast
-        if fast is not None and type(x) is not np.ndarray and type(x).__module__[:3] == "jax":
-            x = np.asarray(x)  # a JAX array on the CPU: a zero-copy view
-        if (fast is not None and args is None and type(x) is np.ndarray
+        if (fast is not None and args is None
+                and (type(x) is np.ndarray or isinstance(x, self._native_types))
                 and x.shape == self._x_shape and x.dtype == self._x_dtype):
             dtype = self._plan.seeds.dtype
             if out is not None:
                 self._plan.check_out(out, dtype)
-            data = fast(x.reshape(-1))
+            data, wait = fast(x)
             if data.dtype == dtype:
                 if out is None:
-                    return self._plan.new_matrix(data)
+                    M = self._plan.new_matrix(data)  # built while the backend computes
+                    wait()
+                    return M
+                wait()
                 np.copyto(out.data, data)
                 return out
+            wait()
         _, data = self._fill(x, self._data_for(out), args, need_value=False)
         if fast is None and not self._fast_tried and args is None:
             self._fast_tried = True
@@ -281,13 +284,14 @@ class PreparedMatrix:
     _fast_kind: str | None = None
     _fast: Any = None
     _fast_tried = False
+    _native_types: tuple = ()
 
     def _make_fast(self) -> Any:
         """The backend's compiled ``x_flat -> values`` for ``M = P(x)`` (None: none).
 
         Built after the first plain evaluation, so all checks and errors of the first
-        call stay on the general path. Used when ``x`` is a numpy (or CPU JAX) array of
-        the prepared shape and dtype, ``args`` is not given, and the single product's
+        call stay on the general path. Used when ``x`` is a numpy array (or one of the
+        backend's ``native_array_types``) of the prepared shape and dtype, ``args`` is not given, and the single product's
         values become the data of a new matrix or are copied into ``out.data``
         (``_adopts_values``): it skips the per-call bookkeeping, 10-30 us that are most
         of the time at small sizes.
@@ -297,6 +301,7 @@ class PreparedMatrix:
         if not self._adopts_values or kind is None or make is None:
             return None
         chunk = self._plan.chunks[0]
+        self._native_types = tuple(getattr(self.backend, "native_array_types", ()))
         return make(self._binding.get(None), kind, chunk.seeds, chunk.flat_index)
 
     def values(self, x: Any, out: np.ndarray | None = None, *,

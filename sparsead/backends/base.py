@@ -194,17 +194,23 @@ class Backend:
     # opposed to ``value_and_jacobian``). A compiling backend can then leave the primal
     # output out of its executable; the defaults just drop it.
 
-    def compiled_values(self, ctx: Any, kind: str, V: np.ndarray,
-                        flat_index: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
-        """Optional fast path: a callable ``x_flat -> values`` for one fused product.
+    def compiled_values(self, ctx: Any, kind: str, V: np.ndarray, flat_index: np.ndarray
+                        ) -> Callable[[np.ndarray], tuple[np.ndarray, Callable[[], Any]]] | None:
+        """Optional fast path: a callable ``x -> (values, wait)`` for one fused product.
 
         ``kind`` is ``"jvp"``, ``"vjp"`` or ``"hvp"``; the callable returns the
         gathered values of :meth:`jvp_gather_values` / :meth:`vjp_gather_values` /
-        :meth:`hvp_gather_entries` at the flat ``x`` as a new writeable array (see
-        ``fresh_gather_values``). The pipeline calls it for plain ``M = P(x)`` after the
-        first evaluation. The default, None, means: no fast path.
+        :meth:`hvp_gather_entries` at ``x`` as a new writeable array (see
+        ``fresh_gather_values``), whose contents are valid once ``wait()`` has
+        returned: an asynchronous backend can hand out the array before it is filled. ``x`` has the prepared shape and dtype (checked by the
+        caller) and is a numpy array, or an array of the backend's own library. The
+        pipeline calls it for plain ``M = P(x)`` after the first evaluation. The
+        default, None, means: no fast path.
         """
         return None
+
+    #: Array types, besides numpy's, that :meth:`compiled_values` callables take as x.
+    native_array_types: tuple[type, ...] = ()
 
     def skips_value(self) -> bool:
         """Whether the ``*_gather_values`` methods are cheaper than the entry points that
