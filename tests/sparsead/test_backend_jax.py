@@ -440,3 +440,44 @@ def test_fast_path_after_the_first_call_gives_the_same_matrices(kind):
         D(np.ones(8))
     with pytest.raises(SparseADError, match="dtype"):
         D(x.astype(np.float32))
+
+
+def test_fast_path_stages_misaligned_x_per_thread():
+    # A misaligned numpy x (>= 64 KB) is copied into an aligned per-thread buffer before
+    # the call: concurrent threads with different x must each get their own Jacobian.
+    import threading
+
+    import sparsead
+    from benchmarks.problems import (brusselator_initial, brusselator_sparsity,
+                                     make_brusselator_jax)
+
+    N = 64  # n = 8192 float64: exactly the 64 KB staging threshold
+    f = make_brusselator_jax(N)
+    x0 = brusselator_initial(N)
+    J = sparsead.prepare_jacobian(f, x0, backend="jax", sparsity=brusselator_sparsity(N))
+    J(x0)
+    points = [x0 + 0.1 * k for k in range(4)]
+    refs = [J.values(p) for p in points]  # the general path, one thread
+
+    def misaligned(p):
+        raw = np.empty(p.size + 1)
+        view = raw[1:] if raw.__array_interface__["data"][0] % 64 == 0 else raw[:-1]
+        view[...] = p
+        assert view.__array_interface__["data"][0] % 64 != 0
+        return view
+
+    errors = []
+
+    def worker(k):
+        xs = misaligned(points[k])
+        for _ in range(15):
+            M = J(xs)
+            if not np.array_equal(M.data, refs[k]):
+                errors.append(k)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
