@@ -294,17 +294,13 @@ def check(A: Any, result: ColoringResult) -> None:
     rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(P.indptr))
     cols = P.indices
     k = max(result.ncolors, 1)
-    if problem == "column":
-        pair = _duplicate_pair(rows * k + colors[cols])
-        if pair is not None:
-            p, q = pair
-            raise ColoringError(
-                f"columns {cols[p]} and {cols[q]} both have color {colors[cols[p]]} and "
-                f"share row {rows[p]}: not structurally orthogonal")
-    else:
-        pair = _duplicate_pair(cols * k + colors[rows])
-        if pair is not None:
-            p, q = pair
-            raise ColoringError(
-                f"rows {rows[p]} and {rows[q]} both have color {colors[rows[p]]} and "
-                f"share column {cols[p]}: not structurally orthogonal")
+    # column problem: columns (colored) sharing a row must differ; row problem: mirrored
+    colored, shared, names = ((cols, rows, ("columns", "row")) if problem == "column"
+                              else (rows, cols, ("rows", "column")))
+    pair = _duplicate_pair(shared * k + colors[colored])
+    if pair is not None:
+        p, q = pair
+        raise ColoringError(
+            f"{names[0]} {colored[p]} and {colored[q]} both have color "
+            f"{colors[colored[p]]} and share {names[1]} {shared[p]}: not structurally "
+            f"orthogonal")

@@ -121,11 +121,8 @@ class SparseHessian(PreparedMatrix):
 
     def _csr_matrix_for(self, data):
         """A CSR matrix with the coloring's triangle pattern (over ``data`` if given)."""
-        if data is not None:
-            plan = self._plan
-            M = sp.csr_array((data, plan.indices, plan.indptr), shape=plan.shape)
-            M.indices, M.indptr = plan.indices, plan.indptr
-            return M
+        if data is not None:  # only for a CSR plan in the coloring's own order
+            return self._plan.new_matrix(data)
         if self._csr_buffer is None:
             dt = self._plan.seeds.dtype
             self._csr_buffer = self.coloring.decompress(

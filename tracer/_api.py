@@ -155,22 +155,7 @@ def jacobian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str =
     TracingError
         When ``f`` cannot be traced as written; the message names the operation and the fix.
     """
-    if frontend not in _FRONTENDS:
-        raise ValueError(f"frontend must be one of {_FRONTENDS}, got {frontend!r}")
-    if frontend == "jax" or (frontend == "auto" and _is_jax_array(x)):
-        jac, _ = _jax_frontend()
-        return jac(f, x, args=args, mode=mode)
-    try:
-        y, session = _trace(f, x, tuple(args), mode, hessian=False, out=out)
-    except Exception as exc:
-        if not _raised_in_jax(exc):
-            raise
-        if frontend == "numpy":
-            raise TracingError("f calls JAX on the traced array; use frontend=\"jax\" (or "
-                               "\"auto\") to trace JAX code.") from None
-        jac, _ = _jax_frontend()
-        return jac(f, x, args=args, mode=mode)
-    return jacobian_pattern_of(y, session.n)
+    return _detect(f, x, tuple(args), mode, frontend, hessian=False, out=out)
 
 
 def hessian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str = "global",
@@ -195,22 +180,35 @@ def hessian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str = 
     scipy.sparse.csr_array
         Symmetric boolean ``(n, n)`` pattern; never misses a nonzero of the Hessian.
     """
+    return _detect(f, x, tuple(args), mode, frontend, hessian=True)
+
+
+def _detect(f, x, args: tuple, mode: str, frontend: str, *, hessian: bool,
+            out=None) -> sp.csr_array:
+    """Both detections: pick the front-end, trace, read the pattern off the output.
+
+    ``frontend="auto"`` uses the JAX front-end for a JAX ``x``, and falls back to it
+    when the numpy trace fails inside a JAX call.
+    """
     if frontend not in _FRONTENDS:
         raise ValueError(f"frontend must be one of {_FRONTENDS}, got {frontend!r}")
+
+    def with_jax():
+        jac, hes = _jax_frontend()
+        return (hes if hessian else jac)(f, x, args=args, mode=mode)
+
     if frontend == "jax" or (frontend == "auto" and _is_jax_array(x)):
-        _, hes = _jax_frontend()
-        return hes(f, x, args=args, mode=mode)
+        return with_jax()
     try:
-        y, session = _trace(f, x, tuple(args), mode, hessian=True)
+        y, session = _trace(f, x, args, mode, hessian=hessian, out=out)
     except Exception as exc:
         if not _raised_in_jax(exc):
             raise
         if frontend == "numpy":
             raise TracingError("f calls JAX on the traced array; use frontend=\"jax\" (or "
                                "\"auto\") to trace JAX code.") from None
-        _, hes = _jax_frontend()
-        return hes(f, x, args=args, mode=mode)
-    return hessian_pattern_of(y, session.n)
+        return with_jax()
+    return (hessian_pattern_of if hessian else jacobian_pattern_of)(y, session.n)
 
 
 __all__ = ["jacobian_sparsity", "hessian_sparsity", "jacobian_pattern_of",

@@ -312,17 +312,6 @@ class JaxBackend(Backend):
         return replace(ctx, dyn_args=dyn)  # shallow: the executable caches are shared
 
     # ------------------------------------------------------------------ helpers
-    def _x(self, ctx: JaxContext, x: Any):
-        shape = tuple(np.shape(x))
-        dtype = np.dtype(getattr(x, "dtype", np.asarray(x).dtype))
-        if shape != ctx.x_shape or dtype != ctx.x_dtype:
-            raise SparseADError(
-                f"x has shape {shape} and dtype {dtype}, but the function was prepared for "
-                f"shape {ctx.x_shape} and dtype {ctx.x_dtype}; prepare again for the new x")
-        if isinstance(x, np.ndarray):
-            return x.reshape(-1)  # a view; jit transfers it with the call
-        return jnp.ravel(jnp.asarray(x))
-
     def _x_full(self, ctx: JaxContext, x: Any):
         """``x`` checked, in its own shape: the fused executables take it unflattened, so
         a JAX array goes in as it is (no reshape dispatch, no host round trip)."""
@@ -335,6 +324,13 @@ class JaxBackend(Backend):
         if isinstance(x, (np.ndarray, jax.Array)):
             return x
         return np.asarray(x, dtype=dtype)
+
+    def _x(self, ctx: JaxContext, x: Any):
+        """``x`` checked and flattened, for the plain products' executables."""
+        x = self._x_full(ctx, x)
+        if isinstance(x, np.ndarray):
+            return x.reshape(-1)  # a view; jit transfers it with the call
+        return jnp.ravel(x)
 
     def _check_seed(self, ctx: JaxContext, V: np.ndarray, width: int, what: str) -> None:
         if np.ndim(V) != 2 or np.shape(V)[1] != width:
