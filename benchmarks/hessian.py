@@ -33,7 +33,8 @@ from benchmarks._timing import (Progress, fmt_ratio, fmt_time, interleaved_stead
                                 markdown_table, pin_to_cpu, pinning_note, record_method, text_table,
                                 timed)
 from benchmarks.brusselator import (NotAvailable, _describe_failure, _enable_jax_x64,
-                                    _import_ours, _json_default, _to_csr, machine_description)
+                                    _import_ours, _json_default, _to_csr, add_jax_array_timer,
+                                    asdex_pipeline, machine_description)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_CASES = ("brusselator:32", "brusselator:64", "rosenbrock:10000", "rosenbrock:100000",
@@ -246,12 +247,7 @@ def run_ours(case: Case, backend: Any, f: Callable, H: sp.csr_array, colored: di
     except Exception:  # noqa: BLE001 - optional feature, reported as missing
         row["steady_out"] = None
     if getattr(backend, "name", backend) == "jax":
-        # asdex is timed on a JAX array; a numpy x costs us one host-to-device copy more
-        import jax.numpy as jnp
-
-        xj = jnp.asarray(case.x)
-        if np.array_equal(Hf(xj).data, M.data):
-            row["timers"]["steady_jax_x"] = lambda: Hf(xj)
+        add_jax_array_timer(row, Hf, case.x, M)
     row["result"] = M.copy()
     return row
 
@@ -264,16 +260,7 @@ def run_asdex(case: Case, repeats: int, budget: float) -> dict[str, Any]:
         import jax.numpy as jnp
     except ImportError as exc:
         raise NotAvailable("asdex is not installed (pip install asdex)") from exc
-    xj = jnp.asarray(case.x)
-    pattern, t_detect = timed(asdex.hessian_sparsity, case.g_jax, xj)
-    colored, t_color = timed(asdex.hessian_coloring_from_sparsity, pattern)
-    hess = jax.jit(asdex.hessian_from_coloring(case.g_jax, colored))
-    compiled, t_compile = timed(lambda: hess.lower(xj).compile())
-    Hm, t_first = timed(compiled, xj)
-    return {"colors": int(colored.num_colors), "detect": t_detect, "color": t_color,
-            "compile": t_compile, "first_eval": t_first,
-            "first_call": t_detect + t_color + t_compile + t_first,
-            "timers": {"steady": lambda: compiled(xj)}, "result": Hm}
+    return asdex_pipeline(asdex, jax, "hessian", case.g_jax, jnp.asarray(case.x))
 
 
 def run_dense(case: Case, repeats: int, budget: float, max_n: int) -> dict[str, Any]:
