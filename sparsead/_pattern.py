@@ -63,40 +63,31 @@ def detect_jacobian(f: Callable, x: np.ndarray, args: tuple, *, library: str,
                     sparsity_from: Callable | None, sparsity_mode: str,
                     out: Any = None) -> sp.csr_array:
     """Jacobian pattern of ``f`` (or of its numpy twin ``sparsity_from``) at ``x``."""
-    if sparsity_from is not None:
-        tracer = _tracer()
-        try:
-            return tracer.jacobian_sparsity(sparsity_from, x, args=args, mode=sparsity_mode,
-                                            out=out)
-        except Exception as exc:  # noqa: BLE001  (re-raised with the fix attached)
-            raise _wrap_detection_error(exc, "Jacobian") from exc
-    if library == "numpy":
-        tracer = _tracer()
-        try:
-            return tracer.jacobian_sparsity(f, x, args=args, mode=sparsity_mode, out=out)
-        except Exception as exc:  # noqa: BLE001
-            raise _wrap_detection_error(exc, "Jacobian") from exc
-    if library == "jax":
-        return _detect_jax(lambda tr: tr.jacobian_sparsity, f, x, args, sparsity_mode,
-                           "Jacobian")
-    raise SparsityDetectionError(
-        f"sparsity detection of {library} functions is not available: pass sparsity= (a "
-        f"known pattern) or sparsity_from= (the same function written with numpy)")
+    return _detect("Jacobian", f, x, args, library, sparsity_from, sparsity_mode,
+                   {"out": out})
 
 
 def detect_hessian(f: Callable, x: np.ndarray, args: tuple, *, library: str,
                    sparsity_from: Callable | None, sparsity_mode: str) -> sp.csr_array:
     """Hessian pattern of scalar ``f`` (or of ``sparsity_from``) at ``x``."""
+    return _detect("Hessian", f, x, args, library, sparsity_from, sparsity_mode, {})
+
+
+def _detect(what: str, f: Callable, x: np.ndarray, args: tuple, library: str,
+            sparsity_from: Callable | None, sparsity_mode: str,
+            numpy_kwargs: dict) -> sp.csr_array:
+    """The numpy tracer on ``sparsity_from`` or a numpy ``f``; the JAX front-end on a
+    JAX ``f``; otherwise an error naming both ways to give the pattern."""
+    pick = ((lambda tr: tr.jacobian_sparsity) if what == "Jacobian"
+            else (lambda tr: tr.hessian_sparsity))
     if sparsity_from is not None or library == "numpy":
-        tracer = _tracer()
         g = sparsity_from if sparsity_from is not None else f
         try:
-            return tracer.hessian_sparsity(g, x, args=args, mode=sparsity_mode)
-        except Exception as exc:  # noqa: BLE001
-            raise _wrap_detection_error(exc, "Hessian") from exc
+            return pick(_tracer())(g, x, args=args, mode=sparsity_mode, **numpy_kwargs)
+        except Exception as exc:  # noqa: BLE001  (re-raised with the fix attached)
+            raise _wrap_detection_error(exc, what) from exc
     if library == "jax":
-        return _detect_jax(lambda tr: tr.hessian_sparsity, f, x, args, sparsity_mode,
-                           "Hessian")
+        return _detect_jax(pick, f, x, args, sparsity_mode, what)
     raise SparsityDetectionError(
         f"sparsity detection of {library} functions is not available: pass sparsity= (a "
         f"known pattern) or sparsity_from= (the same function written with numpy)")

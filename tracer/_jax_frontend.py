@@ -180,16 +180,21 @@ def jacobian_sparsity_jax(f: Callable, x: Any, *, args: Sequence[Any] = (),
     :mod:`tracer._jax_frontend_control`); stacked ``scan`` outputs get the union over
     iterations.
     """
-    _check_mode(mode)
-    x_np = _as_input(x)
-    n = int(x_np.size)
-    hooks = interop()
-    traced = hooks.trace_inputs(x_np, hessian=False, mode="global")
-    outs = evaluate_jax_function(f, x_np, args=args, inputs=traced)
-    out, m = _flat_output(outs)
+    hooks, out, m, n = _trace_jax(f, x, args, mode, hessian=False)
     if out is None:
         return _empty(m, n)
     return hooks.jacobian_pattern_of(out, n)
+
+
+def _trace_jax(f: Callable, x: Any, args: Sequence[Any], mode: str, *, hessian: bool):
+    """Evaluate ``f``'s jaxpr on traced inputs: ``(hooks, flat output or None, m, n)``."""
+    _check_mode(mode)
+    x_np = _as_input(x)
+    hooks = interop()
+    traced = hooks.trace_inputs(x_np, hessian=hessian, mode="global")
+    outs = evaluate_jax_function(f, x_np, args=args, inputs=traced)
+    out, m = _flat_output(outs)
+    return hooks, out, m, int(x_np.size)
 
 
 def hessian_sparsity_jax(f: Callable, x: Any, *, args: Sequence[Any] = (),
@@ -212,13 +217,7 @@ def hessian_sparsity_jax(f: Callable, x: Any, *, args: Sequence[Any] = (),
     scipy.sparse.csr_array
         Symmetric boolean ``(n, n)`` pattern.
     """
-    _check_mode(mode)
-    x_np = _as_input(x)
-    n = int(x_np.size)
-    hooks = interop()
-    traced = hooks.trace_inputs(x_np, hessian=True, mode="global")
-    outs = evaluate_jax_function(f, x_np, args=args, inputs=traced)
-    out, m = _flat_output(outs)
+    hooks, out, m, n = _trace_jax(f, x, args, mode, hessian=True)
     if m != 1:
         raise TracingError(f"hessian_sparsity needs a scalar-valued function, but the JAX "
                            f"function returns {m} values; sum them or use "
