@@ -121,8 +121,7 @@ def brusselator_setup(N: int) -> dict[str, Any]:
     """
     import jax.numpy as jnp  # noqa: F401  (fail early when JAX is missing)
 
-    from benchmarks.problems import (brusselator_initial, brusselator_sparsity,
-                                     make_brusselator_jax)
+    from benchmarks.problems import brusselator_initial, brusselator_sparsity, make_brusselator_jax
     f = make_brusselator_jax(N, t=2.0)  # t >= 1.1: the forcing term is on
     x = brusselator_initial(N)
     S = brusselator_sparsity(N).tocsr()
@@ -165,6 +164,7 @@ def first_calls(case: dict[str, Any], *, peers: bool = True) -> dict[str, dict[s
     (detect)`` detects the pattern from the numpy twin of f.
     """
     import jax
+
     import sparsead
     from benchmarks.problems import make_brusselator_numpy
 
@@ -243,6 +243,7 @@ def jacobian_methods(case: dict[str, Any]) -> dict[str, Callable[[], Any]]:
     """Zero-argument callables for the steady-state table (after :func:`first_calls`)."""
     import jax
     import jax.numpy as jnp
+
     from sparsead.backends.jax_backend import JaxBackend
 
     f, x, S = case["f"], case["x"], case["S"]
@@ -290,8 +291,13 @@ def make_brusselator_torch(N: int, t: float = 0.0):
     """The Brusselator right-hand side written with torch (twin of the JAX one)."""
     import torch
 
-    from benchmarks.problems import (A_PARAM, ALPHA_PARAM, B_PARAM, brusselator_forcing,
-                                     brusselator_grid)
+    from benchmarks.problems import (
+        A_PARAM,
+        ALPHA_PARAM,
+        B_PARAM,
+        brusselator_forcing,
+        brusselator_grid,
+    )
     _, dx = brusselator_grid(N)
     alpha = ALPHA_PARAM / dx**2
     forcing = torch.from_numpy(brusselator_forcing(N, t))
@@ -370,6 +376,7 @@ def _objective_jax(N: int):
 def hessian_first_calls(N: int, *, peers: bool = True) -> tuple[dict, dict]:
     """First calls of the Hessian of ``sum(f(u)**2)``; returns ``(timings, case)``."""
     import jax
+
     import sparsead
     from benchmarks.problems import brusselator_initial, brusselator_sparsity
 

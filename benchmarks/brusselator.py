@@ -45,9 +45,18 @@ import scipy
 import scipy.sparse as sp
 
 from benchmarks import problems
-from benchmarks._timing import (Progress, fmt_ratio, fmt_time, interleaved_steady,
-                                markdown_table, pin_to_cpu, pinning_note, record_method, text_table,
-                                timed)
+from benchmarks._timing import (
+    Progress,
+    fmt_ratio,
+    fmt_time,
+    interleaved_steady,
+    markdown_table,
+    pin_to_cpu,
+    pinning_note,
+    record_method,
+    text_table,
+    timed,
+)
 
 DEFAULT_SIZES = (32, 64, 128)
 QUICK_SIZES = (6, 8)
@@ -800,7 +809,8 @@ def render_readme(results: dict[str, Any]) -> str:
     """The README's results section: summary, stiff solve and targets, in markdown."""
     meta = results["meta"]
     parts = [f"Run of `python -m benchmarks.brusselator` on {meta['date']}, {meta['machine']}"
-             f" (load average {meta['loadavg']}{pinning_note(meta)}); times are medians of repeats, ratios are "
+             f" (load average {meta['loadavg']}{pinning_note(meta)}); "
+             f"times are medians of repeats, ratios are "
              f"measured in the same process. `steady` is `J(x)` (a new scipy matrix), `out=` "
              f"is `J(x, out=M)` (refills `M.data` in place).", "",
              summary_table(results, markdown=True), ""]
@@ -879,7 +889,8 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
     table = markdown_table if markdown else text_table
     parts = []
     meta = results["meta"]
-    parts.append(f"{'**' if markdown else ''}sparsead Brusselator benchmark{'**' if markdown else ''}"
+    bold = "**" if markdown else ""
+    parts.append(f"{bold}sparsead Brusselator benchmark{bold}"
                  f" - {meta['date']}, {meta['machine']}, load average {meta['loadavg']}"
                  f"{pinning_note(meta)}")
     for size in results["sizes"]:
@@ -1009,13 +1020,13 @@ def plot_scaling(path: Path, results: dict[str, Any]) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=72)
     palette = plt.get_cmap("tab10")
     all_n = sorted({s["n"] for s in results["sizes"]})
-    for ax, field, title in ((axes[0], "first_call", "first call (detect + color + compile + eval)"),
+    first_title = "first call (detect + color + compile + eval)"
+    for ax, field, title in ((axes[0], "first_call", first_title),
                              (axes[1], "steady", "steady state (median of repeats)")):
         for i, (key, label) in enumerate(METHOD_LABELS.items()):
             pts = [(s["n"], s["methods"][key][field]) for s in results["sizes"]

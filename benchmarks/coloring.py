@@ -211,9 +211,9 @@ def run(quick: bool = False, *, peers: bool = True, only: Sequence[str] = (),
     rows: list[dict] = []
     t0 = time.perf_counter()
     compile_s = {p: warmup(p) for p in ("column", "row", "star", "acyclic")}
-    print(f"# first-call (Numba compile or cache load) seconds: "
+    print("# first-call (Numba compile or cache load) seconds: "
           + ", ".join(f"{p}={s:.3f}" for p, s in compile_s.items()), flush=True)
-    print(f"# machine shared by several processes: medians of repeats; compare within a run",
+    print("# machine shared by several processes: medians of repeats; compare within a run",
           flush=True)
     repeats = 1 if smoke else 3 if quick else 5
     for matrix, build, problems in cases(quick, smoke):
@@ -236,8 +236,8 @@ def run(quick: bool = False, *, peers: bool = True, only: Sequence[str] = (),
             if problem in ("column", "row"):
                 methods.append(("best+improve", coloring.BEST_ORDERS, True))
             for label, order, improve in methods:
-                fn = (lambda order=order, improve=improve: coloring.color(
-                    M, problem, order, seed=0, improve=improve))
+                def fn(M=M, problem=problem, order=order, improve=improve):
+                    return coloring.color(M, problem, order, seed=0, improve=improve)
                 reps = 1 if (improve or big) else repeats
                 try:
                     res, secs, cpu = median_seconds(fn, reps)

@@ -34,9 +34,17 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks.problems import (
-    arrowhead, arrowhead_hessian_sparsity, brusselator_initial, brusselator_objective_numpy,
-    brusselator_sparsity, chained_rosenbrock, make_brusselator_jax, make_brusselator_loop,
-    make_brusselator_numpy, rosenbrock_hessian_sparsity)
+    arrowhead,
+    arrowhead_hessian_sparsity,
+    brusselator_initial,
+    brusselator_objective_numpy,
+    brusselator_sparsity,
+    chained_rosenbrock,
+    make_brusselator_jax,
+    make_brusselator_loop,
+    make_brusselator_numpy,
+    rosenbrock_hessian_sparsity,
+)
 
 # Targets from the issue (seconds, or ratios).
 TARGET_JAC_N128 = 0.025

@@ -2,7 +2,8 @@
 
 Run from the repository root::
 
-    python -m benchmarks.hessian            # Brusselator N = 32, 64; Rosenbrock, arrowhead n = 1e4, 1e5
+    python -m benchmarks.hessian            # Brusselator N = 32, 64;
+                                            # Rosenbrock, arrowhead n = 1e4, 1e5
     python -m benchmarks.hessian --quick    # tiny smoke run
     python -m benchmarks.hessian --readme   # markdown tables
 
@@ -29,12 +30,29 @@ import numpy as np
 import scipy.sparse as sp
 
 from benchmarks import problems
-from benchmarks._timing import (Progress, fmt_ratio, fmt_time, interleaved_steady,
-                                markdown_table, pin_to_cpu, pinning_note, record_method, text_table,
-                                timed)
-from benchmarks.brusselator import (NotAvailable, _describe_failure, _enable_jax_x64,
-                                    _import_ours, _json_default, _to_csr, add_jax_array_timer,
-                                    asdex_pipeline, machine_description)
+from benchmarks._timing import (
+    Progress,
+    fmt_ratio,
+    fmt_time,
+    interleaved_steady,
+    markdown_table,
+    pin_to_cpu,
+    pinning_note,
+    record_method,
+    text_table,
+    timed,
+)
+from benchmarks.brusselator import (
+    NotAvailable,
+    _describe_failure,
+    _enable_jax_x64,
+    _import_ours,
+    _json_default,
+    _to_csr,
+    add_jax_array_timer,
+    asdex_pipeline,
+    machine_description,
+)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_CASES = ("brusselator:32", "brusselator:64", "rosenbrock:10000", "rosenbrock:100000",

@@ -1,4 +1,7 @@
-"""``python -m coloring MATRIX.mtx --problem star --order smallest_last``; see :mod:`coloring._cli`."""
+"""``python -m coloring MATRIX.mtx --problem star --order smallest_last``.
+
+See :mod:`coloring._cli`.
+"""
 import sys
 
 from ._cli import main

@@ -32,7 +32,8 @@ def warmup(problem: str = "column", orders: Sequence[str] = ORDER_NAMES) -> floa
     """
     start = time.perf_counter()
     A = sp.csr_array(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], dtype=float))
-    result = color(A, problem, tuple(orders), seed=0, improve=2 if problem in ("column", "row") else 0)
+    improve = 2 if problem in ("column", "row") else 0
+    result = color(A, problem, tuple(orders), seed=0, improve=improve)
     result.decompress(result.compress(A))
     return time.perf_counter() - start
 

@@ -158,11 +158,12 @@ def run(quick: bool = False, repeat: int = 5, extras: bool = True) -> list[dict]
                 # "+plan": coloring plus the decompression structures (gather index or
                 # substitution order), which the plans otherwise build on first use
                 if prob == "star":
-                    kernel = lambda: star_coloring(g, order)  # noqa: E731
-                    full = lambda: StarPlan(g, *star_coloring(g, order)).flat_index  # noqa: E731
+                    kernel = lambda g=g, order=order: star_coloring(g, order)  # noqa: E731
+                    full = lambda g=g, order=order: StarPlan(  # noqa: E731
+                        g, *star_coloring(g, order)).flat_index
                 else:
-                    kernel = lambda: acyclic_coloring(g, order)  # noqa: E731
-                    full = lambda: AcyclicPlan(  # noqa: E731
+                    kernel = lambda g=g, order=order: acyclic_coloring(g, order)  # noqa: E731
+                    full = lambda g=g, order=order: AcyclicPlan(  # noqa: E731
                         g, acyclic_coloring(g, order), validate=True)
                 plan = (StarPlan(g, *star_coloring(g, order)) if prob == "star"
                         else AcyclicPlan(g, acyclic_coloring(g, order)))

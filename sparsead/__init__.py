@@ -31,10 +31,19 @@ Example
 array([1., 2., 0., 0., 0.])
 """
 from . import backends
-from ._errors import (BackendUnavailableError, SparseADError, SparsityDetectionError,
-                      UnsupportedProductError)
-from .adapters import (IpoptAdapter, ODEJacobian, least_squares_jacobian, ode_jacobian,
-                       trust_constr_hessian)
+from ._errors import (
+                      BackendUnavailableError,
+                      SparseADError,
+                      SparsityDetectionError,
+                      UnsupportedProductError,
+)
+from .adapters import (
+                      IpoptAdapter,
+                      ODEJacobian,
+                      least_squares_jacobian,
+                      ode_jacobian,
+                      trust_constr_hessian,
+)
 from .hessian import SparseHessian, hessian, prepare_hessian, value_gradient_and_hessian
 from .hvp import HVPOperator, hvp_operator
 from .jacobian import SparseJacobian, jacobian, prepare_jacobian

@@ -291,7 +291,8 @@ class PreparedMatrix:
 
         Built after the first plain evaluation, so all checks and errors of the first
         call stay on the general path. Used when ``x`` is a numpy array (or one of the
-        backend's ``native_array_types``) of the prepared shape and dtype, ``args`` is not given, and the single product's
+        backend's ``native_array_types``) of the prepared shape and dtype, ``args`` is
+        not given, and the single product's
         values become the data of a new matrix or are copied into ``out.data``
         (``_adopts_values``): it skips the per-call bookkeeping, 10-30 us that are most
         of the time at small sizes.

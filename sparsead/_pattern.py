@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import SparsityDetectionError, SparseADError
+from ._errors import SparseADError, SparsityDetectionError
 
 
 def as_pattern(sparsity: Any, shape: tuple[int, int], what: str) -> sp.csr_array:

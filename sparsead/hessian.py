@@ -8,8 +8,15 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import (ArgsBinding, PreparedMatrix, array_library, as_point, check_point,
-                      resolve_backend, store_chunk_values)
+from ._common import (
+    ArgsBinding,
+    PreparedMatrix,
+    array_library,
+    as_point,
+    check_point,
+    resolve_backend,
+    store_chunk_values,
+)
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_hessian
 from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring

@@ -7,13 +7,27 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import (ArgsBinding, PreparedMatrix, array_library, as_point, check_point,
-                      infer_output_shape, inplace_to_outofplace, resolve_backend,
-                      store_chunk_values)
+from ._common import (
+    ArgsBinding,
+    PreparedMatrix,
+    array_library,
+    as_point,
+    check_point,
+    infer_output_shape,
+    inplace_to_outofplace,
+    resolve_backend,
+    store_chunk_values,
+)
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_jacobian
-from ._plan import (JACOBIAN_DEFAULT_ORDERS, Plan, build_plan, check_given_coloring,
-                    coloring_options, run_coloring)
+from ._plan import (
+    JACOBIAN_DEFAULT_ORDERS,
+    Plan,
+    build_plan,
+    check_given_coloring,
+    coloring_options,
+    run_coloring,
+)
 from .backends import Backend
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]

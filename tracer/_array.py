@@ -26,8 +26,14 @@ import numpy as np
 
 from . import _kernels as K
 from ._derivatives import MULTI_OUTPUT_RULES, PRODUCT_UFUNCS, SELECTING, rule_of, ufunc_name
-from ._errors import (BUFFER_HINT, TracingError, _JaxCodeDetected, control_flow_error,
-                      conversion_error, unsupported_error)
+from ._errors import (
+    BUFFER_HINT,
+    TracingError,
+    _JaxCodeDetected,
+    control_flow_error,
+    conversion_error,
+    unsupported_error,
+)
 
 EMPTY = np.empty(0, np.int64)
 EMPTY.flags.writeable = False
@@ -1026,5 +1032,6 @@ def implements(*funcs):
     return deco
 
 
-from ._indexing import getitem as _getitem, setitem as _setitem  # noqa: E402  (circular)
+from ._indexing import getitem as _getitem  # noqa: E402  (circular)
+from ._indexing import setitem as _setitem  # noqa: E402
 from ._scalar import TracedScalar as _TracedScalar  # noqa: E402

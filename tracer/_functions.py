@@ -12,8 +12,17 @@ import inspect
 
 import numpy as np
 
-from ._array import (TracedArray, current_session, find_session, implements, index_grid,
-                     lift, select_sets, take_rows, values_of)
+from ._array import (
+    TracedArray,
+    current_session,
+    find_session,
+    implements,
+    index_grid,
+    lift,
+    select_sets,
+    take_rows,
+    values_of,
+)
 from ._construct import traced_buffer
 from ._errors import TracingError, control_flow_error, unsupported_error
 from ._indexing import make_view

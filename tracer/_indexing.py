@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._array import (EMPTY, TracedArray, empty_sets, index_grid, lift, take_rows, _size)
+from ._array import EMPTY, TracedArray, empty_sets, index_grid, lift, take_rows
 from ._errors import control_flow_error
 from ._scalar import TracedScalar, scalar_from_row
 
@@ -179,7 +179,6 @@ def assign_rows(arr: TracedArray, rows: np.ndarray, v, sel_shape):
         arr._sync()
         return
     arr._sync()
-    m = _size(sel_shape)
     size = arr.size
     session = arr._s
     if isinstance(v, TracedArray):

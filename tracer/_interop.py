@@ -12,10 +12,20 @@ import contextlib
 import numpy as np
 import scipy.sparse as sp
 
-from ._api import as_output, hessian_pattern_of as _hess, jacobian_pattern_of as _jac
+from ._api import as_output
+from ._api import hessian_pattern_of as _hess
+from ._api import jacobian_pattern_of as _jac
 from ._api import trace_input as _trace_input
-from ._array import (EMPTY, Session, TracedArray, broadcast_map, empty_sets, find_session,
-                     lift, union_pieces)
+from ._array import (
+    EMPTY,
+    Session,
+    TracedArray,
+    broadcast_map,
+    empty_sets,
+    find_session,
+    lift,
+    union_pieces,
+)
 from ._patching import numpy_patched
 from ._scalar import TracedScalar
 

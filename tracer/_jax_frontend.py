@@ -18,11 +18,21 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import (_jax_frontend_control, _jax_frontend_indexing,  # noqa: F401 (rule tables)
-               _jax_frontend_linalg, _jax_frontend_rules)
+from . import (  # noqa: F401 (rule tables)
+    _jax_frontend_control,
+    _jax_frontend_indexing,
+    _jax_frontend_linalg,
+    _jax_frontend_rules,
+)
 from ._errors import TracingError
-from ._jax_frontend_core import (OPAQUE_AWARE, PRIMITIVE_RULES, STRICT_RULES, eval_jaxpr,
-                                 interop, is_traced)
+from ._jax_frontend_core import (
+    OPAQUE_AWARE,
+    PRIMITIVE_RULES,
+    STRICT_RULES,
+    eval_jaxpr,
+    interop,
+    is_traced,
+)
 
 __all__ = ["jacobian_sparsity_jax", "hessian_sparsity_jax", "looks_like_jax_function",
            "exception_came_from_jax", "is_jax_array", "evaluate_jax_function",
@@ -264,7 +274,7 @@ def looks_like_jax_function(f: Callable, x: Any = None, _depth: int = 0) -> bool
     fn = getattr(f, "__func__", f)
     code = getattr(fn, "__code__", None)
     if code is None:
-        call = getattr(type(f), "__call__", None)
+        call = getattr(type(f), "__call__", None)  # noqa: B004
         return call is not None and looks_like_jax_function(call, None, _depth + 1)
     glb = getattr(fn, "__globals__", {})
     for c in _code_objects(code):

@@ -24,8 +24,17 @@ from typing import Any
 import numpy as np
 
 from ._errors import TracingError
-from ._jax_frontend_core import (Opaque, data, eval_closed_jaxpr, is_concrete, is_traced, join,
-                                 register, same, shape_of)
+from ._jax_frontend_core import (
+    Opaque,
+    data,
+    eval_closed_jaxpr,
+    is_concrete,
+    is_traced,
+    join,
+    register,
+    same,
+    shape_of,
+)
 
 #: Cap on fixed-point steps for ``while`` loops (each step evaluates the body once).
 MAX_FIXED_POINT_ITERATIONS = 1000

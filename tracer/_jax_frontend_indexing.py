@@ -19,8 +19,17 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._errors import TracingError
-from ._jax_frontend_core import (OPAQUE_RESULT, data, dtype_of, is_concrete, is_traced,
-                                  register, shape_of, total_union, union_of_traced)
+from ._jax_frontend_core import (
+    OPAQUE_RESULT,
+    data,
+    dtype_of,
+    is_concrete,
+    is_traced,
+    register,
+    shape_of,
+    total_union,
+    union_of_traced,
+)
 
 
 def _constant_block(value: Any, shape: Sequence[int], dtype: Any) -> Any:

@@ -16,8 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jax_frontend_core import (OPAQUE_RESULT, eval_closed_jaxpr, is_traced, register,
-                                 shape_of, total_union)
+from ._jax_frontend_core import (
+    OPAQUE_RESULT,
+    eval_closed_jaxpr,
+    is_traced,
+    register,
+    shape_of,
+    total_union,
+)
 
 
 def _nonlinear_total(*values):

@@ -13,8 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from ._jax_frontend_core import (OPAQUE_RESULT, data, dtype_of, is_concrete, is_traced, register,
-                                  shape_of, union_of_traced)
+from ._jax_frontend_core import (
+    OPAQUE_RESULT,
+    data,
+    dtype_of,
+    is_concrete,
+    is_traced,
+    register,
+    shape_of,
+    union_of_traced,
+)
 
 
 def _is_bool(*vals: Any) -> bool:

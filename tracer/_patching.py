@@ -120,8 +120,8 @@ def _array_wrapper(name):
                 r = obj if name != "array" else obj.copy()
                 return r if dtype is None else r.astype(dtype)
             if contains_traced(obj):
-                from ._construct import array_from_nested
                 from ._array import find_session
+                from ._construct import array_from_nested
                 r = array_from_nested(obj, find_session([obj]) or _SESSIONS[-1])
                 dtype = args[0] if args else kwargs.get("dtype")
                 return r if dtype is None else r.astype(dtype)

@@ -17,8 +17,18 @@ import string
 import numpy as np
 
 from . import _kernels as K
-from ._array import (EMPTY, TracedArray, _size, empty_sets, find_session, has_deps,
-                     implements, lift, sorted_unique, union_pieces)
+from ._array import (
+    EMPTY,
+    TracedArray,
+    _size,
+    empty_sets,
+    find_session,
+    has_deps,
+    implements,
+    lift,
+    sorted_unique,
+    union_pieces,
+)
 from ._errors import unsupported_error
 
 

@@ -7,8 +7,17 @@ import numbers
 import numpy as np
 
 from . import _kernels as K
-from ._array import (TracedArray, _size, empty_sets, find_session, implements, index_grid,
-                     lift, sorted_unique, take_rows)
+from ._array import (
+    TracedArray,
+    _size,
+    empty_sets,
+    find_session,
+    implements,
+    index_grid,
+    lift,
+    sorted_unique,
+    take_rows,
+)
 from ._errors import BUFFER_HINT, TracingError, unsupported_error
 
 
@@ -347,7 +356,7 @@ def ufunc_at(ufunc, inputs, kwargs):
     if not isinstance(a, TracedArray):
         raise TracingError(f"np.{ufunc.__name__}.at into a plain numpy array. " + BUFFER_HINT)
     a._sync()
-    from ._functions import _resolve_static, _concat_sources
+    from ._functions import _concat_sources, _resolve_static
     idx = _resolve_static(idx, "the index of np.add.at")
     sel = np.asarray(index_grid(a.shape)[idx])
     b = lift(b, session)

@@ -5,10 +5,10 @@ extras, imported lazily), and :class:`Custom` for the user's own derivative call
 A third-party backend subclasses :class:`Backend` and can be registered by name with
 :func:`register_backend`; :func:`sparsead.testing.check_backend` checks it.
 """
+from ._registry import available_backends, get_backend, register_backend
 from .base import Backend
 from .custom import Custom
 from .fd import FiniteDifferences
-from ._registry import available_backends, get_backend, register_backend
 
 __all__ = ["Backend", "Custom", "FiniteDifferences", "available_backends", "get_backend",
            "register_backend"]

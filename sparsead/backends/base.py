@@ -202,7 +202,8 @@ class Backend:
         gathered values of :meth:`jvp_gather_values` / :meth:`vjp_gather_values` /
         :meth:`hvp_gather_entries` at ``x`` as a new writeable array (see
         ``fresh_gather_values``), whose contents are valid once ``wait()`` has
-        returned: an asynchronous backend can hand out the array before it is filled. ``x`` has the prepared shape and dtype (checked by the
+        returned: an asynchronous backend can hand out the array before it is filled.
+        ``x`` has the prepared shape and dtype (checked by the
         caller) and is a numpy array, or an array of the backend's own library. The
         pipeline calls it for plain ``M = P(x)`` after the first evaluation. The
         default, None, means: no fast path.

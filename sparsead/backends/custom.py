@@ -39,7 +39,7 @@ class _CustomContext:
 
 
 class Custom(Backend):
-    """Backend from user callables; give whichever of ``jvp``, ``vjp``, ``hvp``, ``gradient`` you have.
+    """Backend built from user callables: any of ``jvp``, ``vjp``, ``hvp``, ``gradient``.
 
     Parameters
     ----------

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import SparseADError, UnsupportedProductError
-from .._kernels import COMPLEX, CENTRAL, FORWARD, fd_steps, gather_divide, perturb, seed_columns
+from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_steps, gather_divide, perturb, seed_columns
 from .base import Backend
 
 #: Relative step exponent per method (scipy ``_eps_for_method``).

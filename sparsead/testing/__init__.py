@@ -203,7 +203,7 @@ def _run_case(sc: Scenario, dtype: np.dtype, inner: Backend, rtol: float,
     dname = np.dtype(dtype).name
     library = array_library(inner)
     if sc.inplace and library != "numpy":
-        return CaseResult(sc.name, dname, "skip", f"in-place f needs a numpy backend")
+        return CaseResult(sc.name, dname, "skip", "in-place f needs a numpy backend")
     xp = array_namespace(library)
     f = sc.make(xp)
     x = sc.point(dtype)

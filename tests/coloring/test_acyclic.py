@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from benchmarks.problems import arrowhead_hessian_sparsity
 from coloring._acyclic import AcyclicPlan
 from coloring._errors import ColoringError
 from coloring._symmetric import color_symmetric
 from coloring._symmetric_graph import SymmetricGraph
-from benchmarks.problems import arrowhead_hessian_sparsity
 
 
 def pattern(A):

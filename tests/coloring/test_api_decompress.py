@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import coloring
-from coloring import ColoringError
 from benchmarks.problems import brusselator_sparsity
+from coloring import ColoringError
 
 
 def random_values(A, seed=0):

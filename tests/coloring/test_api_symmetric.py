@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import coloring
-from coloring import ColoringError
 from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
+from coloring import ColoringError
 
 pytest.importorskip("coloring._symmetric")
 

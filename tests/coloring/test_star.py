@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from benchmarks.problems import arrowhead_hessian_sparsity
 from coloring._star import StarPlan, star_coloring
 from coloring._symmetric import color_symmetric
 from coloring._symmetric_graph import SymmetricGraph
-from benchmarks.problems import arrowhead_hessian_sparsity
 
 
 def pattern(A):

@@ -13,10 +13,13 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.problems import (
+    arrowhead_hessian_sparsity,
+    brusselator_sparsity,
+    rosenbrock_hessian_sparsity,
+)
 from coloring._errors import ColoringError
 from coloring._symmetric import check_symmetric, color_symmetric
-from benchmarks.problems import (arrowhead_hessian_sparsity, brusselator_sparsity,
-                                 rosenbrock_hessian_sparsity)
 
 PROBLEMS = ["star", "acyclic"]
 
@@ -137,7 +140,7 @@ def brute_force_acyclic_violation(P, colors):
     for a, b in itertools.combinations(sorted(set(colors.tolist())), 2):
         parent = list(range(P.shape[0]))
 
-        def find(x):
+        def find(x, parent=parent):
             while parent[x] != x:
                 x = parent[x]
             return x
@@ -200,7 +203,7 @@ def assert_valid(P, plan, problem):
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_structured_families(family, problem):
     P = FAMILIES[family]
-    for name, order in orders(P).items():
+    for _name, order in orders(P).items():
         plan = color_symmetric(P.indptr, P.indices, problem, order)
         assert_valid(P, plan, problem)
         assert_round_trip(P, plan)

@@ -7,9 +7,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
 from coloring._errors import ColoringError
 from coloring._symmetric import check_direct_recovery, check_symmetric, color_symmetric
-from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
 
 PROBLEMS = ["star", "acyclic"]
 
@@ -82,7 +82,7 @@ def is_acyclic(P, colors):
     for a, b in itertools.combinations(sorted(set(colors.tolist())), 2):
         parent = list(range(P.shape[0]))
 
-        def find(x):
+        def find(x, parent=parent):
             while parent[x] != x:
                 x = parent[x]
             return x

@@ -9,9 +9,14 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import least_squares, minimize
 
 import sparsead
-from benchmarks.problems import (brusselator_initial, brusselator_rhs_numpy,
-                                 brusselator_sparsity, chained_rosenbrock,
-                                 make_brusselator_numpy, rosenbrock_hessian_sparsity)
+from benchmarks.problems import (
+    brusselator_initial,
+    brusselator_rhs_numpy,
+    brusselator_sparsity,
+    chained_rosenbrock,
+    make_brusselator_numpy,
+    rosenbrock_hessian_sparsity,
+)
 from sparsead.backends import FiniteDifferences
 
 

@@ -180,8 +180,7 @@ def test_plain_products_read_a_reused_seed_buffer_every_call(backend):
 
 
 def brusselator_case(N):
-    from benchmarks.problems import (brusselator_initial, brusselator_sparsity,
-                                     make_brusselator_jax)
+    from benchmarks.problems import brusselator_initial, brusselator_sparsity, make_brusselator_jax
     return make_brusselator_jax(N, t=2.0), brusselator_initial(N), brusselator_sparsity(N)
 
 
@@ -448,8 +447,7 @@ def test_fast_path_stages_misaligned_x_per_thread():
     import threading
 
     import sparsead
-    from benchmarks.problems import (brusselator_initial, brusselator_sparsity,
-                                     make_brusselator_jax)
+    from benchmarks.problems import brusselator_initial, brusselator_sparsity, make_brusselator_jax
 
     N = 64  # n = 8192 float64: exactly the 64 KB staging threshold
     f = make_brusselator_jax(N)

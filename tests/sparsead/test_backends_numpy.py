@@ -9,8 +9,14 @@ from scipy.optimize._numdiff import approx_derivative  # scipy keeps it private
 
 import sparsead
 from benchmarks.problems import brusselator_initial, brusselator_sparsity, make_brusselator_numpy
-from sparsead.backends import (Backend, Custom, FiniteDifferences, available_backends,
-                               get_backend, register_backend)
+from sparsead.backends import (
+    Backend,
+    Custom,
+    FiniteDifferences,
+    available_backends,
+    get_backend,
+    register_backend,
+)
 from sparsead.backends.fd import absolute_step, relative_step
 
 

@@ -7,9 +7,14 @@ import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
 import sparsead
-from benchmarks.problems import (brusselator_initial, brusselator_rhs_numpy,
-                                 brusselator_sparsity, chained_rosenbrock,
-                                 make_brusselator_numpy, rosenbrock_hessian_sparsity)
+from benchmarks.problems import (
+    brusselator_initial,
+    brusselator_rhs_numpy,
+    brusselator_sparsity,
+    chained_rosenbrock,
+    make_brusselator_numpy,
+    rosenbrock_hessian_sparsity,
+)
 from sparsead.backends import FiniteDifferences
 
 

@@ -7,8 +7,12 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator, cg
 
 import coloring
 import sparsead
-from benchmarks.problems import (arrowhead, arrowhead_hessian_sparsity, chained_rosenbrock,
-                                 rosenbrock_hessian_sparsity)
+from benchmarks.problems import (
+    arrowhead,
+    arrowhead_hessian_sparsity,
+    chained_rosenbrock,
+    rosenbrock_hessian_sparsity,
+)
 from sparsead.backends import Custom, FiniteDifferences
 
 
@@ -301,7 +305,8 @@ def test_hessian_improvement_pass_is_opt_in_and_never_worse():
     """``coloring={"improve": k}`` reaches coloring.color for star/acyclic Hessians."""
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
-    from benchmarks.problems import make_brusselator_jax, brusselator_initial
+
+    from benchmarks.problems import brusselator_initial, make_brusselator_jax
 
     N = 6
     f = make_brusselator_jax(N)

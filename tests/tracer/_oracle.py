@@ -11,9 +11,8 @@ Most test functions are written once as ``f(xp, x)`` with ``xp`` either ``numpy`
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
-
 import warnings
+from typing import Callable, Iterable
 
 import numpy as np
 import scipy.sparse as sp

@@ -9,10 +9,17 @@ import pytest
 import scipy.sparse as sp
 
 import tracer
-from benchmarks.problems import (arrowhead, arrowhead_hessian_sparsity, brusselator_initial,
-                                 brusselator_objective_numpy, brusselator_sparsity,
-                                 chained_rosenbrock, make_brusselator_loop,
-                                 make_brusselator_numpy, rosenbrock_hessian_sparsity)
+from benchmarks.problems import (
+    arrowhead,
+    arrowhead_hessian_sparsity,
+    brusselator_initial,
+    brusselator_objective_numpy,
+    brusselator_sparsity,
+    chained_rosenbrock,
+    make_brusselator_loop,
+    make_brusselator_numpy,
+    rosenbrock_hessian_sparsity,
+)
 from tracer import TracingError, hessian_sparsity, jacobian_sparsity
 
 
@@ -199,8 +206,8 @@ def test_sparse_constant_products_both_sides():
     L = sp.diags_array([np.ones(4), -2 * np.ones(5), np.ones(4)], offsets=[-1, 0, 1])
     x = np.ones(5)
     for M in (sp.csr_array(L), sp.csr_matrix(L), sp.csc_array(L)):
-        assert np.array_equal(dense(jacobian_sparsity(lambda u: M @ u, x)), L.toarray() != 0)
-        assert np.array_equal(dense(jacobian_sparsity(lambda u: u @ M, x)), L.toarray().T != 0)
+        assert np.array_equal(dense(jacobian_sparsity(lambda u, M=M: M @ u, x)), L.toarray() != 0)
+        assert np.array_equal(dense(jacobian_sparsity(lambda u, M=M: u @ M, x)), L.toarray().T != 0)
     A = L.toarray()
     assert np.array_equal(dense(jacobian_sparsity(lambda u: A @ u, x)), A != 0)
 
@@ -212,8 +219,8 @@ def test_scalar_and_vector_paths_agree_for_hessian_rules():
            lambda a, b: np.hypot(a, b), lambda a, b: np.maximum(a, b) * a,
            lambda a, b: np.sin(a) - b, lambda a, b: np.floor(a) * b]
     for op in ops:
-        vec = hessian_sparsity(lambda y: np.sum(op(y[:2], y[2:])), x)
-        loop = hessian_sparsity(lambda y: op(y[0], y[2]) + op(y[1], y[3]), x)
+        vec = hessian_sparsity(lambda y, op=op: np.sum(op(y[:2], y[2:])), x)
+        loop = hessian_sparsity(lambda y, op=op: op(y[0], y[2]) + op(y[1], y[3]), x)
         assert (vec != loop).nnz == 0
 
 
@@ -416,7 +423,7 @@ def test_convolve_and_correlate_exact(mode):
         for fn in (lambda a, b: np.convolve(a, b, mode), lambda a, b: np.convolve(b, a, mode),
                    lambda a, b: np.correlate(a, b, mode)):
             ref = np.array([fn(eye[k], v) for k in range(5)]).T != 0  # linear in x
-            assert np.array_equal(dense(jacobian_sparsity(lambda y: fn(y, v), x)), ref)
+            assert np.array_equal(dense(jacobian_sparsity(lambda y, fn=fn, v=v: fn(y, v), x)), ref)
     H = hessian_sparsity(lambda y: np.sum(np.convolve(y[:3], y[3:], mode)), x)
     assert not dense(H)[:3, :3].any() and not dense(H)[3:, 3:].any()
 

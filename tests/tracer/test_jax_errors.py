@@ -11,8 +11,12 @@ from jax import lax  # noqa: E402
 from benchmarks.problems import make_brusselator_jax, make_brusselator_numpy  # noqa: E402
 from tracer import _jax_frontend_control  # noqa: E402
 from tracer._errors import TracingError  # noqa: E402
-from tracer._jax_frontend import (exception_came_from_jax, hessian_sparsity_jax,  # noqa: E402
-                                  jacobian_sparsity_jax, looks_like_jax_function)
+from tracer._jax_frontend import (  # noqa: E402
+    exception_came_from_jax,
+    hessian_sparsity_jax,
+    jacobian_sparsity_jax,
+    looks_like_jax_function,
+)
 
 X = np.linspace(0.2, 0.8, 6)
 

@@ -11,10 +11,9 @@ jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
+from test_jax_cases import CASES, dense_reference, flat_outputs, jaxpr_primitives, random_input  # noqa: E402
 
 from benchmarks.problems import make_brusselator_jax  # noqa: E402
-from test_jax_cases import (CASES, dense_reference, flat_outputs, jaxpr_primitives,  # noqa: E402
-                            random_input)
 from tracer._jax_frontend import PRIMITIVE_RULES, evaluate_jax_function  # noqa: E402
 
 #: primitives that issue 3 requires the front-end to cover

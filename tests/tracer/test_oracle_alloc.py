@@ -15,8 +15,16 @@ import scipy.sparse as sp
 
 import tracer
 from tests.tracer._oracle import (
-    assert_contains, assert_pattern_equal, assert_symmetric, jacobian_complex_step,
-    jacobian_fd, nonzero_mask, reference_hessian, reference_jacobian, sample)
+    assert_contains,
+    assert_pattern_equal,
+    assert_symmetric,
+    jacobian_complex_step,
+    jacobian_fd,
+    nonzero_mask,
+    reference_hessian,
+    reference_jacobian,
+    sample,
+)
 
 MODES = ["global", "local"]
 N = 6

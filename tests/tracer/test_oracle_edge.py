@@ -12,8 +12,16 @@ import pytest
 import tracer
 from benchmarks.problems import chained_rosenbrock, rosenbrock_hessian_sparsity
 from tests.tracer._oracle import (
-    assert_contains, assert_pattern_equal, assert_symmetric, jacobian_fd, nonzero_mask,
-    reference_hessian, reference_jacobian, sample, to_dense)
+    assert_contains,
+    assert_pattern_equal,
+    assert_symmetric,
+    jacobian_fd,
+    nonzero_mask,
+    reference_hessian,
+    reference_jacobian,
+    sample,
+    to_dense,
+)
 
 MODES = ["global", "local"]
 N = 6

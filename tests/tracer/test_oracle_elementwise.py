@@ -22,8 +22,14 @@ import pytest
 
 import tracer
 from tests.tracer._oracle import (
-    assert_contains, assert_pattern_equal, assert_symmetric, nonzero_mask,
-    reference_hessian, reference_jacobian, sample)
+    assert_contains,
+    assert_pattern_equal,
+    assert_symmetric,
+    nonzero_mask,
+    reference_hessian,
+    reference_jacobian,
+    sample,
+)
 
 MODES = ["global", "local"]
 N_UNARY = 5

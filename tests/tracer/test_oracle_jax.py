@@ -16,8 +16,7 @@ jax = pytest.importorskip("jax")
 import tracer  # noqa: E402
 from tests.tracer import test_oracle_elementwise as elementwise  # noqa: E402
 from tests.tracer import test_oracle_reductions as reductions  # noqa: E402
-from tests.tracer._oracle import (  # noqa: E402
-    assert_contains, jacobian_fd, nonzero_mask)
+from tests.tracer._oracle import assert_contains, jacobian_fd, nonzero_mask  # noqa: E402
 
 
 def _jax_jacobian(fn, x):

@@ -15,8 +15,14 @@ import pytest
 
 import tracer
 from tests.tracer._oracle import (
-    assert_contains, assert_pattern_equal, jacobian_fd, hessian_fd, nonzero_mask, sample,
-    to_dense)
+    assert_contains,
+    assert_pattern_equal,
+    hessian_fd,
+    jacobian_fd,
+    nonzero_mask,
+    sample,
+    to_dense,
+)
 
 N = 8
 K = 4

@@ -13,12 +13,25 @@ import scipy.sparse as sp
 
 import tracer
 from benchmarks.problems import (
-    arrowhead, arrowhead_hessian_sparsity, brusselator_initial, brusselator_objective_numpy,
-    brusselator_sparsity, chained_rosenbrock, make_brusselator_loop, make_brusselator_numpy,
-    rosenbrock_hessian_sparsity)
+    arrowhead,
+    arrowhead_hessian_sparsity,
+    brusselator_initial,
+    brusselator_objective_numpy,
+    brusselator_sparsity,
+    chained_rosenbrock,
+    make_brusselator_loop,
+    make_brusselator_numpy,
+    rosenbrock_hessian_sparsity,
+)
 from tests.tracer._oracle import (
-    assert_contains, assert_pattern_equal, assert_symmetric, hessian_complex_step,
-    jacobian_complex_step, jacobian_fd, nonzero_mask)
+    assert_contains,
+    assert_pattern_equal,
+    assert_symmetric,
+    hessian_complex_step,
+    jacobian_complex_step,
+    jacobian_fd,
+    nonzero_mask,
+)
 
 MODES = ["global", "local"]
 rng = np.random.default_rng(5)

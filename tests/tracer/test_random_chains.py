@@ -23,8 +23,16 @@ from hypothesis import strategies as st
 
 import tracer
 from tests.tracer._oracle import (
-    assert_contains, assert_pattern_equal, hessian_complex_step, jacobian_complex_step,
-    near_kink, nonzero_mask, reference_hessian, reference_jacobian, to_dense)
+    assert_contains,
+    assert_pattern_equal,
+    hessian_complex_step,
+    jacobian_complex_step,
+    near_kink,
+    nonzero_mask,
+    reference_hessian,
+    reference_jacobian,
+    to_dense,
+)
 
 MAX_SIZE = 24
 
