@@ -4,7 +4,8 @@
   indexing by a traced value): TracingError naming the operation and suggesting
   ``mode="local"``;
 - float(), int(), complex(), .item() raise in both modes;
-- math.sin(traced) names np.sin (and other math functions their numpy equivalents);
+- math.sin bound before the trace, called on a traced value, names np.sin (and other math
+  functions their numpy equivalents);
 - unsupported numpy functions raise an error naming the function (never a silent fallback);
 - a buffer captured from outside f receiving a traced value: a clear error showing how to
   allocate a traced buffer;
@@ -175,12 +176,15 @@ def test_math_module_names_numpy_equivalent(name, mode):
         tracer.jacobian_sparsity(lambda x: np.array([fn(x[0]), x[1]]), x, mode=mode)
 
 
-def test_math_sin_in_loop_code():
-    """Typical scalar code: math.sin on an element inside a loop."""
+_SIN_BOUND_BEFORE_TRACE = math.sin  # like `from math import sin` at module level
+
+
+def test_math_sin_bound_before_trace_in_loop_code():
+    """Typical scalar code: a math function bound before the trace, inside a loop."""
     def f(x):
         out = np.zeros_like(x)
         for i in range(len(x)):
-            out[i] = math.sin(x[i])
+            out[i] = _SIN_BOUND_BEFORE_TRACE(x[i])
         return out
 
     with pytest.raises(tracer.TracingError, match=r"np\.sin|numpy\.sin"):
