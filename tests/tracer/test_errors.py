@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 import pytest
+from numpy import zeros as zeros_bound_before_trace
 
 import tracer
 from tests.tracer._oracle import assert_contains, jacobian_fd, nonzero_mask
@@ -280,6 +281,27 @@ def test_outside_buffer_inplace_add_raises():
 
     with pytest.raises(tracer.TracingError, match=r"zeros_like|like=|empty_like|out"):
         tracer.jacobian_sparsity(f, X)
+
+
+@pytest.mark.parametrize("write", ["element", "slice", "augmented"])
+def test_allocator_bound_before_trace_names_plain_array_and_fix(write):
+    """`from numpy import zeros` binds numpy's own allocator: its array is a plain ndarray."""
+    def f(x):
+        buf = zeros_bound_before_trace(4)
+        if write == "element":
+            buf[0] = x[0] * 2
+        elif write == "slice":
+            buf[1:] = x[1:] ** 2
+        else:
+            buf[2] += x[2]
+        return buf
+
+    for mode in MODES:
+        with pytest.raises(tracer.TracingError, match=r"assigned into a plain numpy\.ndarray") \
+                as excinfo:
+            tracer.jacobian_sparsity(f, X, mode=mode)
+        excinfo.match(r"from numpy import zeros")
+        excinfo.match(r"np\.zeros_like\(x\)")
 
 
 # --------------------------------------------------------------- out=, hessian, mode
