@@ -57,8 +57,9 @@ def _wrap_detection_error(exc: Exception, what: str) -> SparsityDetectionError:
         f"first write the choice with np.where(cond, a, b) or np.select(...): exact, and "
         f"the pattern holds for every x. Otherwise use sparsity_mode='local': the pattern "
         f"is then detected again at every new x the prepared object is called with (one "
-        f"trace of f per new x, about the cost of a few evaluations of f) and the object "
-        f"re-colors when the pattern changes. Or pass sparsity= (a known pattern) or "
+        f"trace of f per new x, often costlier than the Jacobian evaluation itself) and "
+        f"the object re-colors when the pattern changes. Or pass sparsity= (a known "
+        f"pattern) or "
         f"sparsity_from= (a numpy twin of the function)")
     return err
 

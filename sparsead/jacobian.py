@@ -253,9 +253,11 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         Tracer mode: a pattern valid for every x (prefer it; write value-dependent
         choices with ``np.where``/``np.select``), or only at this x (branches follow
         the values). A local pattern is detected again at each new ``(x, args)`` the
-        object is evaluated at (one trace of f, about the cost of a few evaluations of
-        f); when it is not contained in the pattern in use, the object re-colors and
-        re-prepares for it (a few structures are cached by pattern).
+        object is evaluated at: one trace of f per call at a new point, which for cheap
+        functions costs more than the Jacobian evaluation itself (``python -m
+        benchmarks.detection`` reports the ratio). When the new pattern is not contained
+        in the one in use, the object re-colors and re-prepares for it (a few structures
+        are cached by pattern).
     reuse_local_pattern : bool
         With ``sparsity_mode="local"``: skip the re-detection and use the pattern of
         the point of preparation at every x. Only correct when the branches of f never
