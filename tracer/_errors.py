@@ -140,13 +140,16 @@ def float_conversion_error(operation: str) -> TracingError:
         return store
     fn = _math_call_in_user_code()
     if fn is not None:
+        from ._math import MATH_RULES
+
         np_name = _MATH_TO_NUMPY.get(fn, f"np.{fn}")
+        how = (f"through a reference bound before the trace (e.g. `from math import {fn}`): "
+               f"only math.{fn}(...) looked up while tracing is routed to {np_name}"
+               if fn in MATH_RULES else "and the tracer does not route this math function")
         return TracingError(
-            f"math.{fn} was called on a traced value through a reference to the math "
-            f"function bound before the trace (e.g. `from math import {fn}`), or one the "
-            f"tracer does not route. The math module converts its argument to a plain "
-            f"float, which would drop its dependence on x. Use {np_name} instead (or call "
-            f"it as math.{fn}(...) inside f).")
+            f"math.{fn} was called on a traced value {how}. The math module converts its "
+            f"argument to a plain float, which would drop its dependence on x. Use {np_name} "
+            f"instead.")
     return conversion_error(operation)
 
 
@@ -177,10 +180,18 @@ def plain_array_store_error(what: str) -> TracingError | None:
     code = frame.f_code.co_code
     if frame.f_lasti >= len(code) or code[frame.f_lasti] not in _STORE_OPS:
         return None
+    from ._patching import _is_library_module
+
+    module = frame.f_globals.get("__name__", "") or ""
+    library = (f" The assignment is in {module}, which counts as library code, so its "
+               f"np.zeros/np.empty return plain arrays; if that is the function you trace, "
+               f'declare it with tracer.user_namespaces("{module}").'
+               if _is_library_module(module) else "")
     return TracingError(
         f"A traced {what} was assigned into a plain numpy.ndarray (line {frame.f_lineno} of "
         f"{frame.f_code.co_filename}). That array was not allocated as a traced buffer: it "
         "was created outside f, or inside f by an allocator bound before the trace (`from "
         "numpy import zeros` at module level binds numpy's own function), or by a library "
         "function. Allocate it inside f with np.zeros(...), np.zeros_like(x) or "
-        "np.empty_like(x), written with the `np.` prefix, so that it can hold traced values.")
+        "np.empty_like(x), written with the `np.` prefix, so that it can hold traced values."
+        + library)

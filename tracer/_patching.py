@@ -45,8 +45,8 @@ ORIGINAL_MATH = {name: getattr(math, name) for name in MATH_RULES}
 
 #: Top-level packages whose calls to the allocators keep getting plain numpy arrays.
 LIBRARY_PREFIXES = ("numpy", "scipy", "tracer", "jax", "jaxlib", "numba", "torch", "sparsead",
-                     "coloring", "pandas", "matplotlib", "_pytest", "pytest", "hypothesis",
-                     "importlib", "llvmlite", "networkx", "opt_einsum", "ml_dtypes", "sympy")
+                    "coloring", "pandas", "matplotlib", "_pytest", "pytest", "hypothesis",
+                    "importlib", "llvmlite", "networkx", "opt_einsum", "ml_dtypes", "sympy")
 
 # Module-name prefixes declared as user code in this thread (see user_namespaces).
 _USER_NAMESPACES: ContextVar[tuple[str, ...]] = ContextVar("tracer_user_namespaces",

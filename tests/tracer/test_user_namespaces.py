@@ -48,8 +48,9 @@ def scipy_named_module(tmp_path_factory):
 
 def test_library_namespace_gets_plain_buffers_by_default(scipy_named_module):
     assert scipy_named_module.residual.__module__.startswith("scipy")
-    with pytest.raises(tracer.TracingError, match=r"plain numpy\.ndarray"):
+    with pytest.raises(tracer.TracingError, match=r"plain numpy\.ndarray") as excinfo:
         tracer.jacobian_sparsity(scipy_named_module.residual, X)
+    excinfo.match(r'tracer\.user_namespaces\("scipy\._sparsead_user_problem"\)')
 
 
 @pytest.mark.parametrize("declared", [MODULE, "scipy._sparsead_user_problem."])
