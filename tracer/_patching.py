@@ -11,7 +11,8 @@
 The wrappers are installed in the modules while any thread traces, and each call looks up
 the traces of its own thread (one ``ContextVar`` lookup): a thread that is not tracing gets
 numpy's and math's own behaviour. Patches nest (re-entrant traces, concurrent threads) and
-are always removed after the last trace ends, also on exceptions.
+are always removed after the last trace ends, also on exceptions. Threads that f itself
+starts do not trace either: compute with traced values in the thread that traces.
 
 Which callers count as user code
 --------------------------------
