@@ -16,6 +16,11 @@ Brusselator (N = 32) against the same loop on floats, the Hessian pattern of
 Hessians (n = 1e4, 1e5), the JAX front-end on ``make_brusselator_jax`` and, when it is
 importable, asdex's detection of the same JAX function in the same process.
 
+The last case prices re-detection in sparsead's local mode: a ``prepare_jacobian(...,
+sparsity_mode="local")`` object (fd backend) evaluated at a new point on every call, which
+detects the local pattern again each time, next to the same object with
+``reuse_local_pattern=True`` (no re-detection) and to ``f`` on floats.
+
 Every detected pattern is compared with the exact one from ``benchmarks.problems``: a
 fast wrong answer is reported as ``WRONG``. The machine is usually shared, so timings are
 noisy; compare the ratios measured in one run rather than absolute numbers across runs.
@@ -251,6 +256,37 @@ def bench_asdex(N: int, repeat: int) -> CaseResult:
     return res
 
 
+def bench_local_redetection(N: int, repeat: int) -> CaseResult:
+    """``J(x)`` of a local-mode prepared Jacobian at alternating new points: re-detection
+    on every call (median_s) against ``reuse_local_pattern=True`` (``extra["reuse_s"]``)."""
+    import sparsead  # here, not at the top: main() times `import tracer` on its own
+
+    f = make_brusselator_numpy(N)
+    y = brusselator_initial(N)
+    points = [y, y * 1.001 + 0.001]
+    J = sparsead.prepare_jacobian(f, y, sparsity_mode="local")
+    K = sparsead.prepare_jacobian(f, y, sparsity_mode="local", reuse_local_pattern=True)
+
+    def alternating(prepared):
+        state = [0]
+
+        def call():
+            state[0] ^= 1
+            return prepared(points[state[0]])
+        return call
+
+    M, first, med = time_first_and_median(alternating(J), repeat)
+    reuse = time_median(alternating(K), repeat)
+    res = CaseResult("prepared local J(x), new x", N, y.size, nnz=int(M.nnz),
+                     correct=_same_pattern(J.sparsity, brusselator_sparsity(N)),
+                     first_s=first, median_s=med, float_s=time_median(lambda: f(y), repeat))
+    res.extra.update(reuse_s=reuse, over_reuse=med / reuse if reuse else None,
+                     ncolors=J.ncolors)
+    res.note = (f"reuse_local_pattern=True {fmt_time(reuse)}: re-detection costs "
+                f"{med / reuse:.1f}x the J(x) call ({J.ncolors} colors, fd)")
+    return res
+
+
 # ------------------------------------------------------------------------------ main
 def _int_list(text: str) -> list[int]:
     return [int(float(v)) for v in text.split(",") if v.strip()]
@@ -269,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="n for the Rosenbrock and arrowhead Hessians (default 1e4,1e5)")
     p.add_argument("--jax-sizes", type=_int_list, default=[32, 64, 128],
                    help="N for the JAX front-end and asdex (default 32,64,128)")
+    p.add_argument("--local-sizes", type=_int_list, default=[32, 64],
+                   help="Brusselator N for sparsead's local-mode re-detection (default 32,64)")
     p.add_argument("--no-peers", action="store_true", help="skip asdex")
     p.add_argument("--repeat", type=int, default=7, help="repeated calls per case (median)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -325,6 +363,11 @@ def main(argv: list[str] | None = None, out=None) -> list[CaseResult]:
         run(bench_jax_frontend, tracer, N, args.repeat)
         if not args.no_peers:
             run(bench_asdex, N, args.repeat)
+
+    print("# sparsead local mode: J(x) at a new x re-detects the pattern; ratio = that call "
+          "over f on floats", file=out, flush=True)
+    for N in args.local_sizes:
+        run(bench_local_redetection, N, args.repeat)
 
     missed = [r for r in results if r.target_met is False]
     wrong = [r for r in results if r.correct is False]

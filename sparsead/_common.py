@@ -183,22 +183,40 @@ class PreparedMatrix:
     structure, and evaluation into a new or a given (``out=``) matrix through the
     subclass's ``_fill(x, data, args)``, which writes the stored values into ``data``."""
 
+    #: Re-detection of a local pattern at new points (see :mod:`sparsead._local`).
+    _local: Any = None
+    #: What :meth:`_use_structure` sets: the state that depends on the pattern.
+    _STRUCTURE_ATTRS: tuple[str, ...] = ("sparsity", "coloring", "_plan", "_adopts_values",
+                                         "_fast", "_fast_tried")
+
     def __init__(self, *, backend: Backend, binding: ArgsBinding, x: np.ndarray, pattern: Any,
                  coloring: Any, plan: Plan) -> None:
         self.backend = backend
         self._binding = binding
         self._x_shape, self._x_dtype = x.shape, x.dtype
+        self.shape = pattern.shape
+        self._use_structure(pattern, coloring, plan)
+
+    def _use_structure(self, pattern: Any, coloring: Any, plan: Plan) -> None:
+        """Evaluate on ``pattern`` with ``coloring`` and ``plan`` from now on."""
         self.sparsity = pattern
         self.coloring = coloring
         self._plan = plan
-        self.shape = pattern.shape
         chunks = plan.chunks
         # One product whose gathered values are already in storage order: a backend
         # that returns fresh arrays gives the new matrix its data without a copy.
-        self._adopts_values = bool(getattr(backend, "fresh_gather_values", False)
+        self._adopts_values = bool(getattr(self.backend, "fresh_gather_values", False)
                                    and plan.ncolors > 0 and len(chunks) == 1
                                    and chunks[0].positions is None
                                    and getattr(plan, "flat_index", True) is not None)
+        self._fast, self._fast_tried = None, False
+
+    def _structure_state(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._STRUCTURE_ATTRS}
+
+    def _restore_structure(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def _fill(self, x: Any, data: np.ndarray | None, args: tuple | None,
               need_value: bool = True) -> tuple[Any, np.ndarray]:
@@ -247,6 +265,12 @@ class PreparedMatrix:
     def __call__(self, x: Any, out: Any = None, *, args: tuple | None = None):
         """The matrix at ``x`` as a scipy sparse array of the prepared format.
 
+        On a pattern detected with ``sparsity_mode="local"``, the pattern is detected again
+        at each new ``(x, args)``; when it is not contained in the pattern in use, the
+        object switches to a coloring and plan for the new pattern (``sparsity``,
+        ``coloring``, ``nnz``, :meth:`structure` follow), unless it was prepared with
+        ``reuse_local_pattern=True``.
+
         Parameters
         ----------
         x : array_like
@@ -257,6 +281,8 @@ class PreparedMatrix:
         args : tuple, optional
             Other constant extra arguments than at preparation (same structure).
         """
+        if self._local is not None:
+            self._local.update(self, x, args)
         fast = self._fast
         if (fast is not None and args is None
                 and (type(x) is np.ndarray or isinstance(x, self._native_types))
@@ -308,6 +334,8 @@ class PreparedMatrix:
     def values(self, x: Any, out: np.ndarray | None = None, *,
                args: tuple | None = None) -> np.ndarray:
         """The stored values at ``x`` in the order of :meth:`structure` (1-D array)."""
+        if self._local is not None:
+            self._local.update(self, x, args)
         dtype = self._plan.seeds.dtype
         if out is None:
             out = np.empty(self.nnz, dtype=dtype)

@@ -53,8 +53,13 @@ def _tracer():
 def _wrap_detection_error(exc: Exception, what: str) -> SparsityDetectionError:
     err = SparsityDetectionError(
         f"could not detect the {what} sparsity pattern: {exc}\n"
-        f"Fix the function (see the message above), use sparsity_mode='local' for "
-        f"value-dependent control flow, or pass sparsity= (a known pattern) or "
+        f"Fix the function (see the message above). For value-dependent control flow, "
+        f"first write the choice with np.where(cond, a, b) or np.select(...): exact, and "
+        f"the pattern holds for every x. Otherwise use sparsity_mode='local': the pattern "
+        f"is then detected again at every new x the prepared object is called with (one "
+        f"trace of f per new x, often costlier than the Jacobian evaluation itself) and "
+        f"the object re-colors when the pattern changes. Or pass sparsity= (a known "
+        f"pattern) or "
         f"sparsity_from= (a numpy twin of the function)")
     return err
 

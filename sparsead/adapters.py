@@ -79,7 +79,10 @@ def ode_jacobian(fun: Callable, t0: float, y0: Any, *, backend: Any = "fd",
 
     The pattern is detected once at ``(t0, y0)`` in global mode with ``t`` a constant
     argument, so it holds for every ``y``; a right-hand side whose *structure* changes
-    with ``t`` (not only its values) needs ``sparsity=`` covering all times.
+    with ``t`` (not only its values) needs ``sparsity=`` covering all times, or
+    ``sparsity_mode="local"``: the local pattern is then detected again at every new
+    ``(t, y)`` and the Jacobian re-colored when it changes (``reuse_local_pattern=True``
+    skips that; see :func:`prepare_jacobian`).
 
     Parameters
     ----------
@@ -99,7 +102,8 @@ def ode_jacobian(fun: Callable, t0: float, y0: Any, *, backend: Any = "fd",
     format : str
         ``"csc"`` (default, what ``splu`` wants) or ``"csr"``/``"coo"``.
     **options :
-        Passed to :func:`prepare_jacobian` (``mode``, ``chunk_size``, ...).
+        Passed to :func:`prepare_jacobian` (``mode``, ``chunk_size``, ``sparsity_mode``,
+        ``reuse_local_pattern``, ...).
 
     Returns
     -------

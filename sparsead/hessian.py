@@ -18,6 +18,7 @@ from ._common import (
     store_chunk_values,
 )
 from ._errors import SparseADError
+from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_hessian
 from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring
 
@@ -78,6 +79,11 @@ class SparseHessian(PreparedMatrix):
         super().__init__(backend=backend, binding=binding, x=x, pattern=pattern,
                          coloring=coloring, plan=plan)
         self.uplo = uplo
+
+    _STRUCTURE_ATTRS = PreparedMatrix._STRUCTURE_ATTRS + ("_csr_buffer",)
+
+    def _use_structure(self, pattern, coloring, plan: Plan) -> None:
+        super()._use_structure(pattern, coloring, plan)
         self._csr_buffer = None  # acyclic: CSR result of coloring.decompress, reused
 
     @property
@@ -139,6 +145,8 @@ class SparseHessian(PreparedMatrix):
     def value_gradient_and_hessian(self, x: Any, out: Any = None, *,
                                    args: tuple | None = None):
         """``(f(x), gradient (x's shape), H(x))``; needs the backend's ``gradient``."""
+        if self._local is not None:
+            self._local.update(self, x, args)
         (ctx, xx), data = self._fill(x, self._data_for(out), args)
         val, g = self.backend.gradient(ctx, xx)
         g = np.asarray(g).reshape(self._x_shape)
@@ -155,7 +163,8 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
                     format: str = "csr", grad: Callable | None = None,
                     chunk_size: int | None = None, sparsity_from: Callable | None = None,
                     sparsity_mode: str = "global",
-                    with_gradient: bool = False) -> SparseHessian:
+                    with_gradient: bool = False,
+                    reuse_local_pattern: bool = False) -> SparseHessian:
     """Prepare the sparse Hessian of a scalar ``f`` at ``x``.
 
     Parameters
@@ -182,9 +191,15 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
     sparsity_from : callable, optional
         Numpy twin of f used only for detection.
     sparsity_mode : {"global", "local"}
-        Tracer mode.
+        Tracer mode, as in :func:`sparsead.prepare_jacobian`: a local pattern is
+        detected again at each new ``(x, args)``, and the object re-colors when it is not
+        contained in the pattern in use.
     with_gradient : bool
         Also prepare the backend's gradient (for ``value_gradient_and_hessian``).
+    reuse_local_pattern : bool
+        With ``sparsity_mode="local"``: use the pattern of the point of preparation at
+        every x, without re-detection. Only correct when the branches of f never change
+        which entries can be nonzero.
 
     Returns
     -------
@@ -201,17 +216,32 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
     if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != 1:
         raise SparseADError(f"a Hessian needs a scalar f, but f returns shape "
                             f"{tuple(out_shape)}; use sparsead.jacobian for vector outputs")
-    if sparsity is None:
-        sparsity = detect_hessian(f, x, args, library=library, sparsity_from=sparsity_from,
-                                  sparsity_mode=sparsity_mode)
-    P = _symmetrize(as_pattern(sparsity, (n, n), "Hessian"))
+    redetect = sparsity is None and sparsity_mode == "local" and not reuse_local_pattern
+
+    def detect(x_at: np.ndarray, args_at: tuple) -> sp.csr_array:
+        found = detect_hessian(f, x_at, args_at, library=library,
+                               sparsity_from=sparsity_from, sparsity_mode=sparsity_mode)
+        return _symmetrize(as_pattern(found, (n, n), "Hessian"))
+
+    P = detect(x, args) if sparsity is None else _symmetrize(as_pattern(sparsity, (n, n),
+                                                                        "Hessian"))
     result = choose_hessian_coloring(P, coloring)
     dtype = np.result_type(x.dtype, np.float32)
     plan = build_plan(P, result, fmt=format, uplo=uplo, dtype=dtype, chunk_size=chunk_size)
     binding = _HessianBinding(be, ctx, f, x, args, kinds)
     binding.chunk_size = chunk_size
-    return SparseHessian(backend=be, binding=binding, x=x, pattern=P, coloring=result,
-                         plan=plan, uplo=uplo)
+    H = SparseHessian(backend=be, binding=binding, x=x, pattern=P, coloring=result,
+                      plan=plan, uplo=uplo)
+    if redetect:
+        recolor = None if hasattr(coloring, "colors") else coloring
+
+        def build(P_new: sp.csr_array):
+            res = choose_hessian_coloring(P_new, recolor)
+            return res, build_plan(P_new, res, fmt=format, uplo=uplo, dtype=dtype,
+                                   chunk_size=chunk_size)
+
+        H._local = LocalPatterns(detect, build, x, args)
+    return H
 
 
 def hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),

@@ -19,6 +19,7 @@ from ._common import (
     store_chunk_values,
 )
 from ._errors import SparseADError
+from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_jacobian
 from ._plan import (
     JACOBIAN_DEFAULT_ORDERS,
@@ -202,6 +203,8 @@ class SparseJacobian(PreparedMatrix):
 
     def value_and_jacobian(self, x: Any, out: Any = None, *, args: tuple | None = None):
         """``(f(x), J(x))``; f(x) has f's output shape, J as in :meth:`__call__`."""
+        if self._local is not None:
+            self._local.update(self, x, args)
         y, data = self._fill(x, self._data_for(out), args)
         if self.output_shape is not None:
             y = y.reshape(self.output_shape)
@@ -212,7 +215,8 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
                      sparsity: Any = None, coloring: Any = None, format: str = "csr",
                      mode: str = "auto", chunk_size: int | None = None, out: Any = None,
                      sparsity_from: Callable | None = None,
-                     sparsity_mode: str = "global") -> SparseJacobian:
+                     sparsity_mode: str = "global",
+                     reuse_local_pattern: bool = False) -> SparseJacobian:
     """Prepare a sparse Jacobian of ``f`` at ``x``: detect, color, build the gather plan.
 
     Parameters
@@ -246,7 +250,18 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     sparsity_from : callable, optional
         Numpy twin of f used only for detection (for JAX/torch functions).
     sparsity_mode : {"global", "local"}
-        Tracer mode: a pattern valid for every x, or only at this x.
+        Tracer mode: a pattern valid for every x (prefer it; write value-dependent
+        choices with ``np.where``/``np.select``), or only at this x (branches follow
+        the values). A local pattern is detected again at each new ``(x, args)`` the
+        object is evaluated at: one trace of f per call at a new point, which for cheap
+        functions costs more than the Jacobian evaluation itself (``python -m
+        benchmarks.detection`` reports the ratio). When the new pattern is not contained
+        in the one in use, the object re-colors and re-prepares for it (a few structures
+        are cached by pattern).
+    reuse_local_pattern : bool
+        With ``sparsity_mode="local"``: skip the re-detection and use the pattern of
+        the point of preparation at every x. Only correct when the branches of f never
+        change which entries can be nonzero; otherwise the Jacobian is wrong.
 
     Returns
     -------
@@ -283,6 +298,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         out_shape = tuple(out_shape)
         m = int(np.prod(out_shape, dtype=np.int64))
     n = x.size
+    redetect = sparsity is None and sparsity_mode == "local" and not reuse_local_pattern
     if sparsity is None:
         sparsity = detect_jacobian(f, x, args, library=library, sparsity_from=sparsity_from,
                                    sparsity_mode=sparsity_mode, out=out)
@@ -291,9 +307,23 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     dtype = np.result_type(x.dtype, np.float32)
     plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
     binding = ArgsBinding(be, ctx, f_eval, x, args, kinds)
-    return SparseJacobian(f=f_eval, backend=be, binding=binding, x=x, pattern=P,
-                          coloring=result, plan=plan, out_shape=out_shape,
-                          chunk_size=chunk_size)
+    J = SparseJacobian(f=f_eval, backend=be, binding=binding, x=x, pattern=P,
+                       coloring=result, plan=plan, out_shape=out_shape, chunk_size=chunk_size)
+    if redetect:
+        recolor = None if _is_coloring_result(coloring) else coloring
+
+        def detect(x_new: np.ndarray, args_new: tuple) -> sp.csr_array:
+            found = detect_jacobian(f, x_new, args_new, library=library,
+                                    sparsity_from=sparsity_from, sparsity_mode="local",
+                                    out=out)
+            return as_pattern(found, (m, n), "Jacobian")
+
+        def build(P_new: sp.csr_array):
+            res = choose_jacobian_coloring(P_new, recolor, be, mode)
+            return res, build_plan(P_new, res, fmt=format, dtype=dtype, chunk_size=chunk_size)
+
+        J._local = LocalPatterns(detect, build, x, args)
+    return J
 
 
 def jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),

@@ -1,6 +1,10 @@
 """tracer: sparsity detection of numpy (and jax.numpy) code by operator overloading.
 
-Public API: :func:`jacobian_sparsity`, :func:`hessian_sparsity`, :class:`TracingError`.
+Public API: :func:`jacobian_sparsity`, :func:`hessian_sparsity`, :class:`TracingError`,
+:func:`user_namespaces`.
+
+Tracing state is per thread: while one thread traces, other threads keep numpy's own
+behaviour, and several threads may trace at the same time.
 
 Modules
 -------
@@ -13,7 +17,9 @@ Modules
 ``_reductions``   Reductions and scans (sum, max, prod, cumsum, var, norm, ufunc methods).
 ``_products``     einsum-style contractions with dense/scipy.sparse/traced factors, solve.
 ``_construct``    Arrays from lists of traced scalars, traced buffers.
-``_patching``     Temporary numpy patches during a trace (allocators, ``np.array``).
+``_patching``     Temporary numpy/math patches during a trace (allocators, ``np.array``),
+                  acting in the tracing thread only; which callers count as user code.
+``_math``         Table: the numpy rule of each smooth/piecewise ``math`` function.
 ``_api``          The public functions and front-end dispatch.
 ``_interop``      Helpers for the JAX front-end (``_jax_frontend``).
 """
@@ -21,5 +27,6 @@ Modules
 from . import _functions, _products, _reductions  # noqa: F401  (register numpy handlers)
 from ._api import hessian_sparsity, jacobian_sparsity
 from ._errors import TracingError
+from ._patching import user_namespaces
 
-__all__ = ["jacobian_sparsity", "hessian_sparsity", "TracingError"]
+__all__ = ["jacobian_sparsity", "hessian_sparsity", "TracingError", "user_namespaces"]

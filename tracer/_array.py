@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -52,16 +53,30 @@ class Session:
         self.n = int(n)
         self.hessian = bool(hessian)
         self.local = mode == "local"
-        _LAST_SESSION[0] = self
 
 
-_LAST_SESSION: list = [None]
+# The traces running in this thread (and context), innermost last. Per context, so that
+# another thread never sees them: it keeps numpy's own behaviour while this one traces.
+ACTIVE_SESSIONS: ContextVar[tuple[Session, ...]] = ContextVar("tracer_active_sessions",
+                                                              default=())
 
 
 def current_session() -> "Session":
-    """The innermost active trace's session (the most recently created one otherwise)."""
-    from ._patching import _SESSIONS
-    return _SESSIONS[-1] if _SESSIONS else _LAST_SESSION[0]
+    """The innermost trace running in this thread.
+
+    Raises
+    ------
+    TracingError
+        When no trace runs in this thread: a traced value was kept after its trace ended,
+        or handed to another thread, and is being combined with new arrays there.
+    """
+    sessions = ACTIVE_SESSIONS.get()
+    if not sessions:
+        raise TracingError(
+            "No trace is running in this thread, but a traced value was used to create a new "
+            "array. Traced values are only valid inside the traced function, in the thread "
+            "that traces it: do not keep them after f returns or pass them to other threads.")
+    return sessions[-1]
 
 
 def empty_sets(m: int):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dis
+import sys
+
 
 class TracingError(Exception):
     """A function cannot be traced as written; the message names the operation and the fix."""
@@ -11,8 +14,10 @@ class _JaxCodeDetected(Exception):
     """Internal: JAX code touched a numpy traced array (``__jax_array__``); re-dispatch to JAX."""
 
 
-LOCAL_HINT = ('Use mode="local" to get the sparsity pattern at this particular x, '
-              "where control flow follows the actual values.")
+LOCAL_HINT = ("If both branches are valid code for every x, write the choice with "
+              "np.where(cond, a, b) or np.select(...): the pattern is then exact and holds "
+              'for every x (global). Otherwise use mode="local" to get the pattern at this '
+              "particular x only, where control flow follows the actual values.")
 
 BUFFER_HINT = ("If you are writing traced values into a numpy buffer created outside f, "
                "allocate the buffer inside f instead, with np.zeros_like(x), np.empty_like(x) "
@@ -59,6 +64,9 @@ def library_caller() -> str | None:
 
 def array_conversion_error(what: str) -> TracingError:
     """``__array__`` on a traced value: a numpy/scipy function or a plain buffer wanted numbers."""
+    store = plain_array_store_error(what)
+    if store is not None:
+        return store
     caller = library_caller()
     lead = (f"{caller} tried to convert a traced {what} into a plain numpy array (the tracer "
             f"cannot trace {caller} on this input). " if caller else
@@ -125,11 +133,65 @@ def _math_call_in_user_code() -> str | None:
 
 
 def float_conversion_error(operation: str) -> TracingError:
-    """``float()`` on a traced value; names the numpy equivalent of a math-module call."""
+    """``float()`` on a traced value; names the numpy equivalent of a math-module call,
+    or the plain numpy array that a traced value was assigned into."""
+    store = plain_array_store_error("value")
+    if store is not None:
+        return store
     fn = _math_call_in_user_code()
     if fn is not None:
+        from ._math import MATH_RULES
+
         np_name = _MATH_TO_NUMPY.get(fn, f"np.{fn}")
+        how = (f"through a reference bound before the trace (e.g. `from math import {fn}`): "
+               f"only math.{fn}(...) looked up while tracing is routed to {np_name}"
+               if fn in MATH_RULES else "and the tracer does not route this math function")
         return TracingError(
-            f"math.{fn} was called on a traced value. The math module converts its argument "
-            f"to a plain float, which would drop its dependence on x. Use {np_name} instead.")
+            f"math.{fn} was called on a traced value {how}. The math module converts its "
+            f"argument to a plain float, which would drop its dependence on x. Use {np_name} "
+            f"instead.")
     return conversion_error(operation)
+
+
+_STORE_OPS = frozenset(op for name, op in dis.opmap.items()
+                       if name in ("STORE_SUBSCR", "STORE_SLICE"))
+
+
+def _user_frame():
+    """The innermost frame outside the tracer package (the code that triggered it)."""
+    frame = sys._getframe(2)
+    while frame is not None and (frame.f_globals.get("__name__", "") or "").partition(
+            ".")[0] == "tracer":
+        frame = frame.f_back
+    return frame
+
+
+def plain_array_store_error(what: str) -> TracingError | None:
+    """The error for ``buf[...] = traced`` with ``buf`` a plain ``numpy.ndarray``, if the
+    conversion being refused comes from such an assignment (else None).
+
+    numpy converts the assigned value to a number (``float()``/``__array__``) only when the
+    target is a numpy array of its own; a traced buffer never asks. The assignment is
+    recognised by the instruction the user's frame is executing.
+    """
+    frame = _user_frame()
+    if frame is None or frame.f_lasti < 0:
+        return None
+    code = frame.f_code.co_code
+    if frame.f_lasti >= len(code) or code[frame.f_lasti] not in _STORE_OPS:
+        return None
+    from ._patching import _is_library_module
+
+    module = frame.f_globals.get("__name__", "") or ""
+    library = (f" The assignment is in {module}, which counts as library code, so its "
+               f"np.zeros/np.empty return plain arrays; if that is the function you trace, "
+               f'declare it with tracer.user_namespaces("{module}").'
+               if _is_library_module(module) else "")
+    return TracingError(
+        f"A traced {what} was assigned into a plain numpy.ndarray (line {frame.f_lineno} of "
+        f"{frame.f_code.co_filename}). That array was not allocated as a traced buffer: it "
+        "was created outside f, or inside f by an allocator bound before the trace (`from "
+        "numpy import zeros` at module level binds numpy's own function), or by a library "
+        "function. Allocate it inside f with np.zeros(...), np.zeros_like(x) or "
+        "np.empty_like(x), written with the `np.` prefix, so that it can hold traced values."
+        + library)

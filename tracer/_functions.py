@@ -393,8 +393,8 @@ def _constant_creator(func):
         if any(isinstance(a, (TracedArray, TracedScalar))
                for a in list(args) + list(kwargs.values())):
             raise control_flow_error(f"Passing a traced value to np.{func.__name__}")
-        from ._array import current_session
-        return TracedArray.constant(current_session(), func(*args, **kwargs))
+        return TracedArray.constant(find_session([like]) or current_session(),
+                                    func(*args, **kwargs))
     implements(func)(handler)
 
 

@@ -1,12 +1,38 @@
-"""The shared timing helpers: medians, formatting, progress lines and tables."""
+"""The shared timing helpers: medians, formatting, progress lines and tables.
+
+The timing loops run against a fake clock (:class:`FakeClock`): a timed function
+advances it by an exact duration instead of sleeping, so call counts, samples and medians
+are the same on every machine, however loaded.
+"""
 import io
 import math
-import time
 from contextlib import redirect_stderr
 
 import pytest
 
 from benchmarks import _timing
+
+MS = 2.0 ** -10  # about a millisecond, exact in binary: sums of it stay exact
+
+
+class FakeClock:
+    """Stands in for the ``time`` module inside ``benchmarks._timing``."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(_timing, "time", fake)
+    return fake
 
 
 def test_timed_returns_result_and_positive_duration():
@@ -28,27 +54,28 @@ def test_block_waits_on_nested_results():
     assert a.blocked and b.blocked
 
 
-def test_steady_time_is_median_of_repeats_and_calls_enough_times():
+def test_steady_time_is_median_of_repeats_and_calls_enough_times(clock):
     calls = []
 
     def fn():
         calls.append(1)
-        time.sleep(0.001)
+        clock.sleep(MS)
 
-    t = _timing.steady_time(fn, repeats=3, min_repeat_time=0.005, max_total_time=1.0)
-    assert 0.0005 < t < 0.05
-    assert len(calls) >= 3 + 1  # sizing call plus at least one call per repeat
+    t = _timing.steady_time(fn, repeats=3, min_repeat_time=5 * MS, max_total_time=1.0)
+    assert t == MS
+    assert len(calls) == 1 + 1 + 3 * 5  # warm-up, sizing call, 3 repeats of 5 calls
 
 
-def test_steady_time_respects_total_budget_with_at_least_one_repeat():
+def test_steady_time_respects_total_budget_with_at_least_one_repeat(clock):
     calls = []
 
     def slow():
         calls.append(1)
-        time.sleep(0.02)
+        clock.sleep(20 * MS)
 
-    _timing.steady_time(slow, repeats=50, max_total_time=0.01, warmup=False)
-    assert 2 <= len(calls) <= 3  # sizing call + one repeat, never 50
+    _timing.steady_time(slow, repeats=50, min_repeat_time=MS, max_total_time=10 * MS,
+                        warmup=False)
+    assert len(calls) == 2  # sizing call + one repeat, never 50
 
 
 def test_first_and_steady_reports_both():
@@ -95,27 +122,27 @@ def test_tables_align_and_render_markdown():
     assert md[3] == "| longer name | 10 ms |"
 
 
-def test_interleaved_steady_times_every_function_in_rounds():
+def test_interleaved_steady_times_every_function_in_rounds(clock):
     order = []
 
     def make(name, delay):
         def fn():
             order.append(name)
-            time.sleep(delay)
+            clock.sleep(delay)
         return fn
 
-    out = _timing.interleaved_steady({"fast": make("fast", 0.0005), "slow": make("slow", 0.004)},
-                                     repeats=3, min_repeat_time=0.001, max_time_per_fn=1.0)
+    out = _timing.interleaved_steady({"fast": make("fast", MS / 2), "slow": make("slow", 4 * MS)},
+                                     repeats=3, min_repeat_time=MS, max_time_per_fn=1.0)
     assert set(out) == {"fast", "slow"}
-    assert out["fast"]["median"] < out["slow"]["median"]
+    assert out["fast"]["median"] == MS / 2 and out["slow"]["median"] == 4 * MS
     assert out["fast"]["samples"] == out["slow"]["samples"] == 3
     assert out["slow"]["min"] <= out["slow"]["median"]
-    # after the two sizing calls each, samples alternate between the two functions
-    timed_calls = order[4:]
-    assert "fast" in timed_calls[:4] and "slow" in timed_calls[:4]
+    # after the two sizing calls each, rounds alternate (in a rotating order): a sample of
+    # "fast" is 2 calls, one of "slow" 1 call
+    assert order[4:] == ["fast", "fast", "slow", "slow", "fast", "fast", "fast", "fast", "slow"]
 
 
-def test_interleaved_steady_gives_slow_functions_fewer_samples():
-    out = _timing.interleaved_steady({"slow": lambda: time.sleep(0.02)}, repeats=5,
-                                     max_time_per_fn=0.03)
+def test_interleaved_steady_gives_slow_functions_fewer_samples(clock):
+    out = _timing.interleaved_steady({"slow": lambda: clock.sleep(20 * MS)}, repeats=5,
+                                     max_time_per_fn=30 * MS)
     assert out["slow"]["samples"] == 1

@@ -250,13 +250,19 @@ def test_cyipopt_solves_hs071(backend):
     nlp = cyipopt.Problem(n=4, m=2, problem_obj=prob, **HS071)
     nlp.add_option("print_level", 0)
     nlp.add_option("sb", "yes")
-    # forward differences are good to ~1e-8, so only the exact backend asks for more
     exact = backend == "jax"
     if exact:
         nlp.add_option("tol", 1e-9)
     x, info = nlp.solve(HS071_X0)
-    assert info["status"] == 0, info["status_msg"]
-    np.testing.assert_allclose(x, HS071_X, rtol=1e-6 if exact else 1e-4)
+    # What matters is the point: x and the objective against HS071's known optimum.
+    # Forward-difference Jacobian entries are off by ~1e-7, which can leave Ipopt's dual
+    # infeasibility just above its default tol = 1e-8 at the right x (depending on the
+    # package versions of the day): for fd, "solved to acceptable level" (status 1) is a
+    # success too, and x must match to 1e-5, which forward differences reach with a
+    # margin of about 100. The exact backend must converge fully and to 1e-6.
+    accepted = (0,) if exact else (0, 1)
+    assert info["status"] in accepted, info["status_msg"]
+    np.testing.assert_allclose(x, HS071_X, rtol=1e-6 if exact else 1e-5)
     assert info["obj_val"] == pytest.approx(HS071_F, rel=1e-7 if exact else 1e-6)
 
 

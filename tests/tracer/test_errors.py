@@ -4,7 +4,8 @@
   indexing by a traced value): TracingError naming the operation and suggesting
   ``mode="local"``;
 - float(), int(), complex(), .item() raise in both modes;
-- math.sin(traced) names np.sin (and other math functions their numpy equivalents);
+- math.sin bound before the trace, called on a traced value, names np.sin (and other math
+  functions their numpy equivalents);
 - unsupported numpy functions raise an error naming the function (never a silent fallback);
 - a buffer captured from outside f receiving a traced value: a clear error showing how to
   allocate a traced buffer;
@@ -18,6 +19,7 @@ import re
 
 import numpy as np
 import pytest
+from numpy import zeros as zeros_bound_before_trace
 
 import tracer
 from tests.tracer._oracle import assert_contains, jacobian_fd, nonzero_mask
@@ -175,12 +177,15 @@ def test_math_module_names_numpy_equivalent(name, mode):
         tracer.jacobian_sparsity(lambda x: np.array([fn(x[0]), x[1]]), x, mode=mode)
 
 
-def test_math_sin_in_loop_code():
-    """Typical scalar code: math.sin on an element inside a loop."""
+_SIN_BOUND_BEFORE_TRACE = math.sin  # like `from math import sin` at module level
+
+
+def test_math_sin_bound_before_trace_in_loop_code():
+    """Typical scalar code: a math function bound before the trace, inside a loop."""
     def f(x):
         out = np.zeros_like(x)
         for i in range(len(x)):
-            out[i] = math.sin(x[i])
+            out[i] = _SIN_BOUND_BEFORE_TRACE(x[i])
         return out
 
     with pytest.raises(tracer.TracingError, match=r"np\.sin|numpy\.sin"):
@@ -276,6 +281,27 @@ def test_outside_buffer_inplace_add_raises():
 
     with pytest.raises(tracer.TracingError, match=r"zeros_like|like=|empty_like|out"):
         tracer.jacobian_sparsity(f, X)
+
+
+@pytest.mark.parametrize("write", ["element", "slice", "augmented"])
+def test_allocator_bound_before_trace_names_plain_array_and_fix(write):
+    """`from numpy import zeros` binds numpy's own allocator: its array is a plain ndarray."""
+    def f(x):
+        buf = zeros_bound_before_trace(4)
+        if write == "element":
+            buf[0] = x[0] * 2
+        elif write == "slice":
+            buf[1:] = x[1:] ** 2
+        else:
+            buf[2] += x[2]
+        return buf
+
+    for mode in MODES:
+        with pytest.raises(tracer.TracingError, match=r"assigned into a plain numpy\.ndarray") \
+                as excinfo:
+            tracer.jacobian_sparsity(f, X, mode=mode)
+        excinfo.match(r"from numpy import zeros")
+        excinfo.match(r"np\.zeros_like\(x\)")
 
 
 # --------------------------------------------------------------- out=, hessian, mode
