@@ -14,7 +14,8 @@ Cases: the vectorized numpy Brusselator Jacobian pattern (``--sizes``), the loop
 Brusselator (N = 32) against the same loop on floats, the Hessian pattern of
 ``sum(f(u)**2)`` for the Brusselator (N = 32, 64), the chained Rosenbrock and arrowhead
 Hessians (n = 1e4, 1e5), the JAX front-end on ``make_brusselator_jax`` and, when it is
-importable, asdex's detection of the same JAX function in the same process.
+importable, asdex's detection of the same JAX function in the same process, and the torch
+front-end on the same Brusselator written in PyTorch (``--torch-sizes``).
 
 Every detected pattern is compared with the exact one from ``benchmarks.problems``: a
 fast wrong answer is reported as ``WRONG``. The machine is usually shared, so timings are
@@ -228,6 +229,24 @@ def bench_jax_frontend(tracer, N: int, repeat: int) -> CaseResult:
     return res
 
 
+def bench_torch_frontend(tracer, N: int, repeat: int) -> CaseResult:
+    res = CaseResult("jacobian torch front-end", N, 2 * N * N)
+    try:
+        import torch
+
+        from benchmarks.brusselator import make_brusselator_torch
+
+        f = make_brusselator_torch(N)
+        y = torch.from_numpy(brusselator_initial(N))
+        P, first, med = time_first_and_median(lambda: tracer.jacobian_sparsity(f, y), repeat)
+        res.nnz, res.first_s, res.median_s = int(P.nnz), first, med
+        res.correct = _same_pattern(P, brusselator_sparsity(N))
+        res.float_s = time_median(lambda: f(y), repeat)
+    except ImportError as exc:
+        res.note = f"not available: {exc}"
+    return res
+
+
 def bench_asdex(N: int, repeat: int) -> CaseResult:
     res = CaseResult("jacobian asdex (peer)", N, 2 * N * N)
     try:
@@ -269,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="n for the Rosenbrock and arrowhead Hessians (default 1e4,1e5)")
     p.add_argument("--jax-sizes", type=_int_list, default=[32, 64, 128],
                    help="N for the JAX front-end and asdex (default 32,64,128)")
+    p.add_argument("--torch-sizes", type=_int_list, default=[32, 64, 128],
+                   help="N for the torch front-end (default 32,64,128)")
     p.add_argument("--no-peers", action="store_true", help="skip asdex")
     p.add_argument("--repeat", type=int, default=7, help="repeated calls per case (median)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -325,6 +346,11 @@ def main(argv: list[str] | None = None, out=None) -> list[CaseResult]:
         run(bench_jax_frontend, tracer, N, args.repeat)
         if not args.no_peers:
             run(bench_asdex, N, args.repeat)
+
+    print("# torch front-end: tracer.jacobian_sparsity(make_brusselator_torch(N), torch "
+          "tensor); floats = eager torch call", file=out, flush=True)
+    for N in args.torch_sizes:
+        run(bench_torch_frontend, tracer, N, args.repeat)
 
     missed = [r for r in results if r.target_met is False]
     wrong = [r for r in results if r.correct is False]

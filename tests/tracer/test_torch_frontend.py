@@ -272,3 +272,16 @@ def test_sparsead_torch_backend_detects_by_itself():
     ref = torch.func.jacfwd(f)(torch.from_numpy(x)).numpy()
     assert J.nnz == 12
     np.testing.assert_allclose(J.toarray(), ref, atol=1e-13)
+
+
+def test_sparsead_torch_hessian_detects_by_itself():
+    import sparsead
+
+    def f(x):
+        return torch.sum(x[1:] * x[:-1]) + torch.sum(torch.sin(x) ** 2)
+
+    x = np.linspace(0.1, 1.0, 6)
+    H = sparsead.hessian(f, x, backend="torch")
+    ref = torch.func.hessian(f)(torch.from_numpy(x)).numpy()
+    assert H.nnz == 16
+    np.testing.assert_allclose(H.toarray(), ref, atol=1e-13)

@@ -25,7 +25,7 @@ from .._array import Session, TracedArray, scalar_to_array
 from .._errors import TracingError
 from .._scalar import TracedScalar
 from ._graph import op_name
-from ._rules import ATEN_RULES, RuleContext, numpy_dtype, to_numpy
+from ._rules import ATEN_RULES, RuleContext, to_numpy
 
 # operators whose values must not be taken from a run of torch (uninitialised memory)
 _UNINITIALISED = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided",
@@ -74,13 +74,6 @@ def _is_random(op) -> bool:
     return torch.Tag.nondeterministic_seeded in getattr(op, "tags", ())
 
 
-def _unknown_like(session: Session, meta):
-    """Dependence-free traced arrays with unknown values, shaped like the node's result."""
-    if isinstance(meta, (list, tuple)):
-        return type(meta)(_unknown_like(session, m) for m in meta)
-    return TracedArray.unknown(session, tuple(meta.shape), numpy_dtype(meta.dtype))
-
-
 def evaluate_graph(gm, x_traced: TracedArray, session: Session) -> list:
     """Evaluate the graph module ``gm`` on the traced input; return its flat outputs."""
     from torch.fx.node import map_arg
@@ -113,7 +106,7 @@ def _call(node, args, kwargs, session: Session):
     meta = node.meta.get("val")
     if not _any_traced(args) and not _any_traced(kwargs):
         if name in _UNINITIALISED or _is_random(op):
-            return _unknown_like(session, meta)
+            return RuleContext(session, meta, name, op).unknown()
         return op(*_to_torch(args), **_to_torch(kwargs))
     rule = ATEN_RULES.get(name)
     if rule is None:
