@@ -955,9 +955,14 @@ def _cut_at_constant_zeros(positions, ops, out_shape, g, h):
         v = values_of(o)
         if v is None:
             continue
-        z = np.asarray(v) == 0
-        if not z.any():
-            continue
+        if isinstance(v, numbers.Number):  # no np.asarray: it is patched during a trace
+            if v != 0:
+                continue
+            z = np.True_
+        else:
+            z = np.equal(v, 0)
+            if not z.any():
+                continue
         zero = z if zero is None else (zero | z)
     if zero is None:
         return g, h, False

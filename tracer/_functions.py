@@ -236,12 +236,11 @@ def _shape_stand_in(a):
 
 
 def _shape_only(func):
-    def handler(*args, **kwargs):
+    def shape_only_handler(*args, **kwargs):
         return func(*[_shape_stand_in(a) for a in args],
                     **{k: _shape_stand_in(v) for k, v in kwargs.items()})
-    handler.__name__ = func.__name__
-    handler.__doc__ = f"np.{func.__name__}, evaluated on the shape and dtype only."
-    return handler
+    shape_only_handler.__doc__ = f"np.{func.__name__}, evaluated on the shape and dtype only."
+    return shape_only_handler
 
 
 for _func in SHAPE_ONLY_FUNCTIONS:

@@ -111,13 +111,13 @@ class TracedScalar:
                 p = self.pairs | o.pairs | cross_pairs(sd, od, s.n)
             v = None if self.value is None or o.value is None else self.value * o.value
             return TracedScalar(d, p, v, s)
-        if type(o) in _NUMS and o != 0:
+        if type(o) in _NUMS and o:  # o == 0 (not NaN) cuts: see _generic
             return TracedScalar(self.deps, self.pairs,
                                 None if self.value is None else self.value * o, self.s)
         return _generic(np.multiply, (self, o))
 
     def __rmul__(self, o):
-        if type(o) in _NUMS and o != 0:
+        if type(o) in _NUMS and o:  # o == 0 (not NaN) cuts: see _generic
             return TracedScalar(self.deps, self.pairs,
                                 None if self.value is None else o * self.value, self.s)
         return _generic(np.multiply, (o, self))

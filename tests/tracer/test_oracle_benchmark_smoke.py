@@ -16,7 +16,8 @@ def test_detection_benchmark_tiny(tmp_path):
     out = io.StringIO()
     results = detection.main(
         ["--sizes", "4,6", "--loop-sizes", "4", "--hessian-sizes", "4",
-         "--objective-sizes", "50", "--jax-sizes", "4", "--torch-sizes", "4", "--no-peers", "--repeat", "1",
+         "--objective-sizes", "50", "--jax-sizes", "4", "--torch-sizes", "4", "--no-peers",
+         "--repeat", "1",
          "--json", str(path)], out=out)
     text = out.getvalue()
     cases = {(r.case, r.size) for r in results}

@@ -62,9 +62,15 @@ def make_graph(f: Callable, shape: tuple, dtype, args: tuple):
 
     example = torch.zeros(shape, dtype=dtype)
     try:
-        return make_fx(torch.func.functionalize(fx, remove="mutations"),
-                       decomposition_table=decompositions(), tracing_mode="fake",
-                       _allow_non_fake_inputs=True)(example)
+        gm = make_fx(torch.func.functionalize(fx, remove="mutations"),
+                     decomposition_table=decompositions(), tracing_mode="fake",
+                     _allow_non_fake_inputs=True)(example)
+        if any(_is_mutation(node) for node in gm.graph.nodes):
+            # decompositions run below functionalization and may write in place
+            # (circular padding): functionalize the decomposed graph once more
+            gm = make_fx(torch.func.functionalize(gm, remove="mutations"),
+                         tracing_mode="fake", _allow_non_fake_inputs=True)(example)
+        return gm
     except GuardOnDataDependentSymNode as exc:
         raise TracingError(_VALUE_DEPENDENT) from exc
     except Exception as exc:
@@ -76,6 +82,11 @@ def make_graph(f: Callable, shape: tuple, dtype, args: tuple):
                 "support sparse CSR constants; convert them with .to_sparse_coo() (or pass "
                 "them as numpy/scipy constants to a numpy version of the function)") from exc
         raise
+
+
+def _is_mutation(node) -> bool:
+    schema = getattr(node.target, "_schema", None)
+    return node.op == "call_function" and schema is not None and schema.is_mutable
 
 
 _VALUE_DEPENDENT = (

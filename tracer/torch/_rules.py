@@ -200,6 +200,16 @@ def _hardtanh(ctx, x, min_val=-1.0, max_val=1.0):
     return np.clip(x, min_val, max_val)
 
 
+@register("elu")
+def _elu(ctx, x, alpha=1.0, scale=1.0, input_scale=1.0):
+    return np.where(x > 0, scale * x, (scale * alpha) * np.expm1(input_scale * x))
+
+
+@register("leaky_relu")
+def _leaky_relu(ctx, x, negative_slope=0.01):
+    return np.where(x > 0, x, negative_slope * x)
+
+
 @register("silu")
 def _silu(ctx, x):
     return x * sc.expit(x)
@@ -396,6 +406,25 @@ def _vector_norm(ctx, x, ord=2, dim=None, keepdim=False, dtype=None):  # noqa: A
     if math.isinf(ord):
         return (np.max if ord > 0 else np.min)(np.abs(x), axis=axis, keepdims=keep)
     return np.sum(np.abs(x) ** ord, axis=axis, keepdims=keep) ** (1.0 / ord)
+
+
+@register("dist")
+def _dist(ctx, a, b, p=2):
+    return np.reshape(_vector_norm(ctx, np.reshape(a - b, (-1,)), ord=p), ())
+
+
+@register("_cdist_forward")
+def _cdist(ctx, x1, x2, p=2.0, compute_mode=None):
+    d = np.expand_dims(x1, -2) - np.expand_dims(x2, -3)  # (..., P, R, M)
+    return _vector_norm(ctx, d, ord=p, dim=-1)
+
+
+@register("var_mean")
+def _var_mean(ctx, x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    var = _var_std(np.var)(ctx, x, dim, unbiased, keepdim, correction=correction)
+    if isinstance(dim, bool):
+        dim = None
+    return var, np.mean(x, axis=_axes(dim, _ndim(x)), keepdims=bool(keepdim))
 
 
 @register("logsumexp", "special_logsumexp")
