@@ -31,6 +31,7 @@ W = _rand(N, N) * (torch.rand(N, N, generator=_g, dtype=DT) > 0.6)   # structura
 W_COO = W.to_sparse()
 K1 = torch.tensor([[[1.0, 0.0, -2.0]]], dtype=DT)                      # zero kernel tap
 K2 = torch.tensor([[[[0.5, 1.0], [0.0, 2.0]]], [[[1.0, 0.0], [0.0, 0.0]]]], dtype=DT)
+K_GROUPED = torch.tensor([[[1.0, 0.0]], [[0.5, 2.0]], [[0.0, 0.0]], [[1.0, 1.0]]], dtype=DT)
 IDX = torch.tensor([3, 0, 0, 5, 2, 1])
 PERM = torch.tensor([2, 0, 1, 5, 4, 3])
 
@@ -85,6 +86,10 @@ CASES = {
     "cumsum": (lambda x: torch.cumsum(x, 0) * x, True),
     "conv1d": (lambda x: F.conv1d(x.reshape(1, 1, N), K1, padding=1).flatten(), True),
     "conv2d": (lambda x: F.conv2d(x.reshape(1, 1, 2, 3), K2, padding=1).flatten(), True),
+    "conv_grouped": (lambda x: F.conv1d(x.reshape(1, 2, 3), K_GROUPED, stride=2, padding=2,
+                                        dilation=2, groups=2).flatten(), True),
+    "pad_activations": (lambda x: F.pad(x.reshape(1, 1, N), (2, 1), mode="circular").flatten()
+                        * torch.cat([F.elu(x), F.leaky_relu(x[:3])]), True),
     "inplace": (lambda x: x.clone().mul_(2.0).add_(x.roll(1)), True),
     "zero_constants": (lambda x: torch.zeros(N, dtype=DT) * x + 0.0 * x.roll(1)
                        + torch.tensor([0, 1, 0, 1, 0, 1], dtype=DT) * torch.exp(x), True),
