@@ -228,7 +228,7 @@ SHAPE_ONLY_FUNCTIONS = (
 def _shape_stand_in(a):
     """A plain array with the shape and dtype of a traced array or scalar, else ``a``."""
     if isinstance(a, (TracedArray, TracedScalar)):
-        return np.broadcast_to(np.zeros((), a.dtype), a.shape)
+        return np.broadcast_to(np.dtype(a.dtype).type(0), a.shape)  # np.zeros is patched
     if isinstance(a, (list, tuple)) and any(isinstance(e, (TracedArray, TracedScalar))
                                             for e in a):
         return type(a)(_shape_stand_in(e) for e in a)

@@ -47,6 +47,12 @@ def _index_put(x):
     return y + x
 
 
+def _writes_into_input(x):
+    x[1:] = x[:-1] * 3.0
+    x.mul_(x.roll(2))
+    return x
+
+
 def _setitem(x):
     y = x.clone()
     y[0] = x[5] ** 2
@@ -91,14 +97,15 @@ CASES = {
     "pad_activations": (lambda x: F.pad(x.reshape(1, 1, N), (2, 1), mode="circular").flatten()
                         * torch.cat([F.elu(x), F.leaky_relu(x[:3])]), True),
     "inplace": (lambda x: x.clone().mul_(2.0).add_(x.roll(1)), True),
+    "inplace_input": (_writes_into_input, True),
     "zero_constants": (lambda x: torch.zeros(N, dtype=DT) * x + 0.0 * x.roll(1)
                        + torch.tensor([0, 1, 0, 1, 0, 1], dtype=DT) * torch.exp(x), True),
 }
 
 
 def _dense(f, x):
-    """Dense Jacobian (m, n) by forward mode."""
-    return torch.func.jacfwd(lambda z: f(z).reshape(-1))(x).reshape(-1, x.numel())
+    """Dense Jacobian (m, n) by forward mode (on a copy: f may write into its input)."""
+    return torch.func.jacfwd(lambda z: f(z.clone()).reshape(-1))(x).reshape(-1, x.numel())
 
 
 def _nonzeros(f, points, dense=None):

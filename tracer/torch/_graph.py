@@ -84,9 +84,17 @@ def make_graph(f: Callable, shape: tuple, dtype, args: tuple):
         raise
 
 
+def is_input_write_back(node) -> bool:
+    """``copy_(x, new)`` that functionalization appends when ``f`` writes into its input:
+    it changes the caller's tensor, not ``f``'s outputs."""
+    return (node.op == "call_function" and op_name(node.target) == "copy_"
+            and getattr(node.args[0], "op", None) == "placeholder")
+
+
 def _is_mutation(node) -> bool:
     schema = getattr(node.target, "_schema", None)
-    return node.op == "call_function" and schema is not None and schema.is_mutable
+    return (node.op == "call_function" and schema is not None and schema.is_mutable
+            and not is_input_write_back(node))
 
 
 _VALUE_DEPENDENT = (

@@ -24,7 +24,7 @@ import numpy as np
 from .._array import Session, TracedArray, scalar_to_array
 from .._errors import TracingError
 from .._scalar import TracedScalar
-from ._graph import op_name
+from ._graph import is_input_write_back, op_name
 from ._rules import ATEN_RULES, RuleContext, to_numpy
 
 # operators whose values must not be taken from a run of torch (uninitialised memory)
@@ -85,6 +85,8 @@ def evaluate_graph(gm, x_traced: TracedArray, session: Session) -> list:
             env[node] = x_traced
         elif node.op == "get_attr":
             env[node] = getattr(gm, node.target)
+        elif is_input_write_back(node):
+            env[node] = None
         elif node.op == "call_function":
             args = map_arg(node.args, env.__getitem__)
             kwargs = map_arg(node.kwargs, env.__getitem__)
