@@ -159,7 +159,8 @@ def jacobian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str =
         ``f(x, *args)`` returning an array (or list/tuple of scalars, or a scalar); if
         ``out`` is given, the in-place form ``f(out, x, *args)`` whose return is ignored.
     x : array_like
-        Input; ``n = x.size`` (flattened in C order).
+        Input; ``n = x.size`` (flattened in C order). A JAX array or a ``torch.Tensor``
+        selects the JAX or torch front-end (with ``frontend="auto"``).
     args : tuple
         Constant extra arguments (never traced).
     mode : {"global", "local"}
