@@ -14,7 +14,8 @@ Cases: the vectorized numpy Brusselator Jacobian pattern (``--sizes``), the loop
 Brusselator (N = 32) against the same loop on floats, the Hessian pattern of
 ``sum(f(u)**2)`` for the Brusselator (N = 32, 64), the chained Rosenbrock and arrowhead
 Hessians (n = 1e4, 1e5), the JAX front-end on ``make_brusselator_jax`` and, when it is
-importable, asdex's detection of the same JAX function in the same process.
+importable, asdex's detection of the same JAX function in the same process, and the torch
+front-end on the same Brusselator written in PyTorch (``--torch-sizes``).
 
 The last case prices re-detection in sparsead's local mode: a ``prepare_jacobian(...,
 sparsity_mode="local")`` object (fd backend) evaluated at a new point on every call, which
@@ -233,6 +234,24 @@ def bench_jax_frontend(tracer, N: int, repeat: int) -> CaseResult:
     return res
 
 
+def bench_torch_frontend(tracer, N: int, repeat: int) -> CaseResult:
+    res = CaseResult("jacobian torch front-end", N, 2 * N * N)
+    try:
+        import torch
+
+        from benchmarks.brusselator import make_brusselator_torch
+
+        f = make_brusselator_torch(N)
+        y = torch.from_numpy(brusselator_initial(N))
+        P, first, med = time_first_and_median(lambda: tracer.jacobian_sparsity(f, y), repeat)
+        res.nnz, res.first_s, res.median_s = int(P.nnz), first, med
+        res.correct = _same_pattern(P, brusselator_sparsity(N))
+        res.float_s = time_median(lambda: f(y), repeat)
+    except ImportError as exc:
+        res.note = f"not available: {exc}"
+    return res
+
+
 def bench_asdex(N: int, repeat: int) -> CaseResult:
     res = CaseResult("jacobian asdex (peer)", N, 2 * N * N)
     try:
@@ -307,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="N for the JAX front-end and asdex (default 32,64,128)")
     p.add_argument("--local-sizes", type=_int_list, default=[32, 64],
                    help="Brusselator N for sparsead's local-mode re-detection (default 32,64)")
+    p.add_argument("--torch-sizes", type=_int_list, default=[32, 64, 128],
+                   help="N for the torch front-end (default 32,64,128)")
     p.add_argument("--no-peers", action="store_true", help="skip asdex")
     p.add_argument("--repeat", type=int, default=7, help="repeated calls per case (median)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -368,6 +389,10 @@ def main(argv: list[str] | None = None, out=None) -> list[CaseResult]:
           "over f on floats", file=out, flush=True)
     for N in args.local_sizes:
         run(bench_local_redetection, N, args.repeat)
+    print("# torch front-end: tracer.jacobian_sparsity(make_brusselator_torch(N), torch "
+          "tensor); floats = eager torch call", file=out, flush=True)
+    for N in args.torch_sizes:
+        run(bench_torch_frontend, tracer, N, args.repeat)
 
     missed = [r for r in results if r.target_met is False]
     wrong = [r for r in results if r.correct is False]

@@ -81,8 +81,8 @@ def detect_hessian(f: Callable, x: np.ndarray, args: tuple, *, library: str,
 def _detect(what: str, f: Callable, x: np.ndarray, args: tuple, library: str,
             sparsity_from: Callable | None, sparsity_mode: str,
             numpy_kwargs: dict) -> sp.csr_array:
-    """The numpy tracer on ``sparsity_from`` or a numpy ``f``; the JAX front-end on a
-    JAX ``f``; otherwise an error naming both ways to give the pattern."""
+    """The numpy tracer on ``sparsity_from`` or a numpy ``f``; the JAX or torch front-end
+    on a JAX or torch ``f``; otherwise an error naming both ways to give the pattern."""
     pick = ((lambda tr: tr.jacobian_sparsity) if what == "Jacobian"
             else (lambda tr: tr.hessian_sparsity))
     if sparsity_from is not None or library == "numpy":
@@ -91,25 +91,26 @@ def _detect(what: str, f: Callable, x: np.ndarray, args: tuple, library: str,
             return pick(_tracer())(g, x, args=args, mode=sparsity_mode, **numpy_kwargs)
         except Exception as exc:  # noqa: BLE001  (re-raised with the fix attached)
             raise _wrap_detection_error(exc, what) from exc
-    if library == "jax":
-        return _detect_jax(pick, f, x, args, sparsity_mode, what)
+    if library in ("jax", "torch"):
+        return _detect_frontend(pick, f, x, args, sparsity_mode, what, library)
     raise SparsityDetectionError(
         f"sparsity detection of {library} functions is not available: pass sparsity= (a "
         f"known pattern) or sparsity_from= (the same function written with numpy)")
 
 
-def _detect_jax(pick, f, x, args, sparsity_mode, what):
-    """Through the tracer's JAX front-end, with a clear error while it is unavailable."""
+def _detect_frontend(pick, f, x, args, sparsity_mode, what, library):
+    """Through the tracer's JAX or torch front-end, with a clear error when it fails."""
     try:
         tracer = _tracer()
         detect = pick(tracer)
-        kwargs = {"args": args, "frontend": "jax"}
+        kwargs = {"args": args, "frontend": library}
         if sparsity_mode != "global":
             kwargs["mode"] = sparsity_mode
         return detect(f, x, **kwargs)
     except Exception as exc:  # noqa: BLE001
+        name = {"jax": "JAX", "torch": "torch"}[library]
         raise SparsityDetectionError(
-            f"could not detect the {what} sparsity of this JAX function automatically "
+            f"could not detect the {what} sparsity of this {name} function automatically "
             f"({type(exc).__name__}: {exc}). Pass sparsity= (a known pattern) or "
             f"sparsity_from= (the same function written with numpy, which the numpy "
             f"tracer reads)") from exc

@@ -1,4 +1,5 @@
-"""tracer: sparsity detection of numpy (and jax.numpy) code by operator overloading.
+"""tracer: sparsity detection of numpy code by operator overloading (and of jax.numpy and
+PyTorch code through their operator graphs).
 
 Public API: :func:`jacobian_sparsity`, :func:`hessian_sparsity`, :class:`TracingError`,
 :func:`user_namespaces`.
@@ -22,6 +23,7 @@ Modules
 ``_math``         Table: the numpy rule of each smooth/piecewise ``math`` function.
 ``_api``          The public functions and front-end dispatch.
 ``_interop``      Helpers for the JAX front-end (``_jax_frontend``).
+``torch``         The torch front-end: aten graphs interpreted on the engine (subpackage).
 """
 
 from . import _functions, _products, _reductions  # noqa: F401  (register numpy handlers)

@@ -13,11 +13,38 @@ from ._errors import TracingError, _JaxCodeDetected
 from ._patching import numpy_patched
 from ._scalar import TracedScalar
 
-_FRONTENDS = ("auto", "numpy", "jax")
+_FRONTENDS = ("auto", "numpy", "jax", "torch")
 
 
 def _is_jax_array(x) -> bool:
     return type(x).__module__.startswith(("jax", "jaxlib"))
+
+
+def _is_torch_tensor(x) -> bool:
+    return type(x).__module__.startswith("torch") and hasattr(x, "numel")
+
+
+def _raised_in_torch(exc: BaseException) -> bool:
+    """True when an exception was raised inside torch (torch called on a numpy traced array)."""
+    text = str(exc)
+    if isinstance(exc, TypeError) and "must be Tensor" in text and "Traced" in text:
+        return True  # torch's C functions reject the traced array before any Python frame
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "") or ""
+        if name == "torch" or name.startswith("torch."):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _torch_frontend():
+    try:
+        from .torch import hessian_sparsity_torch, jacobian_sparsity_torch
+    except ImportError as exc:
+        raise TracingError("The torch front-end is not available (tracer.torch could not be "
+                           f"imported: {exc}). Install torch or pass frontend=\"numpy\".") from exc
+    return jacobian_sparsity_torch, hessian_sparsity_torch
 
 
 def _raised_in_jax(exc: BaseException) -> bool:
@@ -132,7 +159,8 @@ def jacobian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str =
         ``f(x, *args)`` returning an array (or list/tuple of scalars, or a scalar); if
         ``out`` is given, the in-place form ``f(out, x, *args)`` whose return is ignored.
     x : array_like
-        Input; ``n = x.size`` (flattened in C order).
+        Input; ``n = x.size`` (flattened in C order). A JAX array or a ``torch.Tensor``
+        selects the JAX or torch front-end (with ``frontend="auto"``).
     args : tuple
         Constant extra arguments (never traced).
     mode : {"global", "local"}
@@ -141,8 +169,10 @@ def jacobian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str =
         ``np.where``, ``maximum``, ``max``... follow the values.
     out : array_like, optional
         An array shaped like the output, for in-place functions.
-    frontend : {"auto", "numpy", "jax"}
-        ``"auto"`` uses the JAX front-end when ``x`` is a JAX array or ``f`` is JAX code.
+    frontend : {"auto", "numpy", "jax", "torch"}
+        ``"auto"`` uses the JAX front-end when ``x`` is a JAX array or ``f`` is JAX code,
+        and the torch front-end when ``x`` is a ``torch.Tensor`` or ``f`` calls torch on
+        a numpy ``x``. The JAX and torch front-ends give global patterns only.
 
     Returns
     -------
@@ -172,7 +202,7 @@ def hessian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str = 
         Constant extra arguments (never traced).
     mode : {"global", "local"}
         As in :func:`jacobian_sparsity`.
-    frontend : {"auto", "numpy", "jax"}
+    frontend : {"auto", "numpy", "jax", "torch"}
         As in :func:`jacobian_sparsity`.
 
     Returns
@@ -187,8 +217,8 @@ def _detect(f, x, args: tuple, mode: str, frontend: str, *, hessian: bool,
             out=None) -> sp.csr_array:
     """Both detections: pick the front-end, trace, read the pattern off the output.
 
-    ``frontend="auto"`` uses the JAX front-end for a JAX ``x``, and falls back to it
-    when the numpy trace fails inside a JAX call.
+    ``frontend="auto"`` uses the JAX (torch) front-end for a JAX array (torch tensor)
+    ``x``, and falls back to it when the numpy trace fails inside a JAX (torch) call.
     """
     if frontend not in _FRONTENDS:
         raise ValueError(f"frontend must be one of {_FRONTENDS}, got {frontend!r}")
@@ -197,17 +227,31 @@ def _detect(f, x, args: tuple, mode: str, frontend: str, *, hessian: bool,
         jac, hes = _jax_frontend()
         return (hes if hessian else jac)(f, x, args=args, mode=mode)
 
+    def with_torch():
+        if out is not None:
+            raise TracingError("out= (in-place functions) is not supported for torch "
+                               "functions; return the output tensor instead.")
+        jac, hes = _torch_frontend()
+        return (hes if hessian else jac)(f, x, args=args, mode=mode)
+
     if frontend == "jax" or (frontend == "auto" and _is_jax_array(x)):
         return with_jax()
+    if frontend == "torch" or (frontend == "auto" and _is_torch_tensor(x)):
+        return with_torch()
     try:
         y, session = _trace(f, x, args, mode, hessian=hessian, out=out)
     except Exception as exc:
-        if not _raised_in_jax(exc):
-            raise
-        if frontend == "numpy":
-            raise TracingError("f calls JAX on the traced array; use frontend=\"jax\" (or "
-                               "\"auto\") to trace JAX code.") from None
-        return with_jax()
+        if _raised_in_jax(exc):
+            if frontend == "numpy":
+                raise TracingError("f calls JAX on the traced array; use frontend=\"jax\" "
+                                   "(or \"auto\") to trace JAX code.") from None
+            return with_jax()
+        if _raised_in_torch(exc) and mode == "global":
+            if frontend == "numpy":
+                raise TracingError("f calls torch on the traced array; use frontend="
+                                   "\"torch\" (or \"auto\") to trace torch code.") from None
+            return with_torch()
+        raise
     return (hessian_pattern_of if hessian else jacobian_pattern_of)(y, session.n)
 
 

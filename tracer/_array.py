@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from . import _kernels as K
-from ._derivatives import MULTI_OUTPUT_RULES, PRODUCT_UFUNCS, SELECTING, rule_of, ufunc_name
+from ._derivatives import (
+    MULTI_OUTPUT_RULES,
+    PRODUCT_UFUNCS,
+    SELECTING,
+    ZERO_ANNIHILATORS,
+    rule_of,
+    ufunc_name,
+)
 from ._errors import (
     BUFFER_HINT,
     TracingError,
@@ -938,7 +945,50 @@ def _single_ufunc(ufunc, rule, ops, session, out_index):
         g, h = select_sets(session, ops, masks, out_shape)
     else:
         g, h = elementwise_sets(session, rule, ops, out_shape)
+        if ufunc in ZERO_ANNIHILATORS:
+            g, h, all_zero = _cut_at_constant_zeros(ZERO_ANNIHILATORS[ufunc], ops, out_shape,
+                                                    g, h)
+            if all_zero and val is None:  # 0 * x is 0 for every finite x
+                val = np.zeros(out_shape, dtype)
     return TracedArray(session, out_shape, g, h, val, dtype)
+
+
+def _cut_at_constant_zeros(positions, ops, out_shape, g, h):
+    """Empty the sets of the elements where a constant operand at ``positions`` is exactly 0.
+
+    Only operands without dependence and with known values count (a literal, a constant
+    array, a dependence-free traced constant); NaN and inf are not 0 and cut nothing.
+    Returns ``(g, h, all_zero)``, ``all_zero`` when every element was cut.
+    """
+    if g[1].size == 0 and (h is None or h[1].size == 0):
+        return g, h, False
+    zero = None
+    for k in positions:
+        o = ops[k]
+        if has_deps(o):
+            continue
+        v = values_of(o)
+        if v is None:
+            continue
+        if isinstance(v, numbers.Number):  # no np.asarray: it is patched during a trace
+            if v != 0:
+                continue
+            z = np.True_
+        else:
+            z = np.equal(v, 0)
+            if not z.any():
+                continue
+        zero = z if zero is None else (zero | z)
+    if zero is None:
+        return g, h, False
+    zero = np.broadcast_to(zero, out_shape).ravel()
+    if zero.all():
+        return empty_sets(zero.size), None if h is None else empty_sets(zero.size), True
+    rows = np.arange(zero.size, dtype=np.int64)
+    rows[zero] = -1
+    g = take_rows(g, rows)
+    h = None if h is None else take_rows(h, rows)
+    return g, h, False
 
 
 def _store_out(result, out):

@@ -72,6 +72,15 @@ for _name in ("floor_divide", "equal", "not_equal", "less", "less_equal", "great
 # Ufuncs whose output in local mode follows the values of the inputs (selection).
 SELECTING = {np.maximum, np.minimum, np.fmax, np.fmin}
 
+# Ufuncs whose result is an exact 0, with zero first and second derivatives, wherever one of
+# the listed operands is a constant exact 0 (``0 * x``, ``0 / x``): there the element keeps
+# no dependence. A NaN or inf constant is not 0 and keeps it.
+ZERO_ANNIHILATORS: dict[np.ufunc, tuple[int, ...]] = {
+    np.multiply: (0, 1),
+    np.divide: (0,),
+    np.true_divide: (0,),
+}
+
 # Ufuncs with two outputs: one rule per output, each a unary or binary rule.
 MULTI_OUTPUT_RULES = {
     np.divmod: [(F, F, F, F, F), (T, T, F, F, F)],

@@ -215,35 +215,36 @@ def _broadcast_arrays(*args, subok=False):
     return tuple(np.broadcast_to(a, shape) for a in args)
 
 
-@implements(np.shape)
-def _shape(a):
-    return tuple(np.shape(a) if not isinstance(a, TracedArray) else a.shape)
+# Functions whose result depends only on the shape, ndim or dtype of their array
+# arguments: evaluated by numpy itself on dependence-free stand-ins of the same shape and
+# dtype (zero-stride, so no memory). One row per function.
+SHAPE_ONLY_FUNCTIONS = (
+    np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
+    np.common_type, np.can_cast, np.diag_indices_from, np.tril_indices_from,
+    np.triu_indices_from,
+)
 
 
-@implements(np.ndim)
-def _ndim(a):
-    return len(a.shape)
+def _shape_stand_in(a):
+    """A plain array with the shape and dtype of a traced array or scalar, else ``a``."""
+    if isinstance(a, (TracedArray, TracedScalar)):
+        return np.broadcast_to(np.dtype(a.dtype).type(0), a.shape)  # np.zeros is patched
+    if isinstance(a, (list, tuple)) and any(isinstance(e, (TracedArray, TracedScalar))
+                                            for e in a):
+        return type(a)(_shape_stand_in(e) for e in a)
+    return a
 
 
-@implements(np.size)
-def _size_f(a, axis=None):
-    return a.size if axis is None else a.shape[axis]
+def _shape_only(func):
+    def shape_only_handler(*args, **kwargs):
+        return func(*[_shape_stand_in(a) for a in args],
+                    **{k: _shape_stand_in(v) for k, v in kwargs.items()})
+    shape_only_handler.__doc__ = f"np.{func.__name__}, evaluated on the shape and dtype only."
+    return shape_only_handler
 
 
-@implements(np.result_type)
-def _result_type(*args):
-    return np.result_type(*[a.dtype if isinstance(a, (TracedArray, TracedScalar)) else a
-                            for a in args])
-
-
-@implements(np.iscomplexobj)
-def _iscomplexobj(x):
-    return np.dtype(x.dtype).kind == "c"
-
-
-@implements(np.isrealobj)
-def _isrealobj(x):
-    return np.dtype(x.dtype).kind != "c"
+for _func in SHAPE_ONLY_FUNCTIONS:
+    implements(_func)(_shape_only(_func))
 
 
 @implements(np.where)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._derivatives import SELECTING, rule_of, ufunc_name
+from ._derivatives import SELECTING, ZERO_ANNIHILATORS, rule_of, ufunc_name
 from ._errors import TracingError, control_flow_error, conversion_error, unsupported_error
 
 NO_SET: frozenset = frozenset()
@@ -103,19 +103,21 @@ class TracedScalar:
         if type(o) is TracedScalar:
             s = self.s
             sd, od = self.deps, o.deps
+            if not sd or not od:  # a dependence-free factor may be an exact 0
+                return _generic(np.multiply, (self, o))
             d = sd if (sd is od or not od) else (od if not sd else sd | od)
             p = None
             if self.pairs is not None:
                 p = self.pairs | o.pairs | cross_pairs(sd, od, s.n)
             v = None if self.value is None or o.value is None else self.value * o.value
             return TracedScalar(d, p, v, s)
-        if type(o) in _NUMS:
+        if type(o) in _NUMS and o:  # o == 0 (not NaN) cuts: see _generic
             return TracedScalar(self.deps, self.pairs,
                                 None if self.value is None else self.value * o, self.s)
         return _generic(np.multiply, (self, o))
 
     def __rmul__(self, o):
-        if type(o) in _NUMS:
+        if type(o) in _NUMS and o:  # o == 0 (not NaN) cuts: see _generic
             return TracedScalar(self.deps, self.pairs,
                                 None if self.value is None else o * self.value, self.s)
         return _generic(np.multiply, (o, self))
@@ -278,6 +280,13 @@ def _value(x):
     return x
 
 
+def _is_constant_zero(x) -> bool:
+    """A plain number, or a dependence-free traced scalar, that is exactly 0 (not NaN)."""
+    if type(x) is TracedScalar:
+        return not x.deps and not x.pairs and x.value is not None and x.value == 0
+    return x == 0
+
+
 def _generic(ufunc, inputs):
     """A ufunc on scalar operands, by the derivative table; arrays go to the array engine."""
     session = None
@@ -293,6 +302,10 @@ def _generic(ufunc, inputs):
         from ._array import ufunc_call
         return ufunc_call(ufunc, inputs)
     rule = rule_of(ufunc)
+    zero_product = ufunc in ZERO_ANNIHILATORS and any(_is_constant_zero(inputs[k])
+                                                      for k in ZERO_ANNIHILATORS[ufunc])
+    if zero_product:
+        rule = (False,) * 5  # 0 * x, 0 / x: an exact 0 without dependence
     if rule is None:
         if ufunc in (np.matmul,):
             from ._array import ufunc_call
@@ -305,6 +318,8 @@ def _generic(ufunc, inputs):
         with np.errstate(all="ignore"):
             value = ufunc(*vals)
         value = value.item() if isinstance(value, np.generic) else value
+    elif zero_product:  # 0 * x is 0 for every finite x
+        value, known = 0.0, True
     if ufunc.nin == 2 and all(r is False for r in rule):
         # comparisons and friends: no dependence; known values give a plain bool
         if known:

@@ -1,5 +1,5 @@
-"""Sparsity detection inside the pipeline: tracer for numpy, its JAX front-end for JAX,
-numpy twins (sparsity_from) for torch; never guessed from probes."""
+"""Sparsity detection inside the pipeline: tracer for numpy, its JAX and torch front-ends
+for JAX and torch, numpy twins (sparsity_from); never guessed from probes."""
 
 import numpy as np
 import pytest
@@ -100,7 +100,7 @@ def test_jax_functions_are_detected_or_use_the_twin():
         assert same_pattern(J2.sparsity, brusselator_sparsity(N))
 
 
-def test_torch_functions_need_a_pattern_or_a_twin():
+def test_torch_functions_are_detected_or_take_a_twin():
     torch = pytest.importorskip("torch")
 
     def f(x):
@@ -109,8 +109,14 @@ def test_torch_functions_need_a_pattern_or_a_twin():
     def f_np(x):
         return np.sin(x) * np.roll(x, 1, 0)
     x = np.linspace(0.1, 1.0, 6)
-    with pytest.raises(sparsead.SparsityDetectionError, match="sparsity_from="):
-        sparsead.prepare_jacobian(f, x, backend="torch")
+    J = sparsead.prepare_jacobian(f, x, backend="torch")   # the torch front-end reads f
+    assert J.nnz == 12
+    np.testing.assert_allclose(J(x).toarray(), dense_jacobian_cs(f_np, x), atol=1e-13)
     J = sparsead.prepare_jacobian(f, x, backend="torch", sparsity_from=f_np)
     assert J.nnz == 12
     np.testing.assert_allclose(J(x).toarray(), dense_jacobian_cs(f_np, x), atol=1e-13)
+
+    def g(x):
+        return torch.fft.rfft(x).abs()
+    with pytest.raises(sparsead.SparsityDetectionError, match="sparsity_from="):
+        sparsead.prepare_jacobian(g, x, backend="torch")
