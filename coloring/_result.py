@@ -104,6 +104,21 @@ class ColoringResult:
         return (f"ColoringResult(problem={self.problem!r}, shape=({m}, {n}), nnz={self.nnz}, "
                 f"ncolors={self.ncolors}, order={self.order!r})")
 
+    def plot(self, ax: Any = None, *, compressed: bool = True) -> Any:
+        """Draw the pattern coloured by color and the compressed matrix beside it.
+
+        Needs matplotlib; see :func:`coloring._plot.plot_coloring` for the parameters.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp, coloring
+        >>> A = sp.diags_array([1.0, 2.0, 1.0], offsets=[-1, 0, 1], shape=(8, 8))
+        >>> pattern_ax, compressed_ax = coloring.color(A, problem="column").plot()
+        """
+        from ._plot import plot_coloring  # matplotlib is optional
+
+        return plot_coloring(self, ax, compressed=compressed)
+
     # ----------------------------------------------------------------- seeds and compress
 
     def seed_matrix(self, *, batch_first: bool = False, dtype: Any = np.float64,
