@@ -107,7 +107,24 @@ class ColoringResult:
     def plot(self, ax: Any = None, *, compressed: bool = True) -> Any:
         """Draw the pattern coloured by color and the compressed matrix beside it.
 
-        Needs matplotlib; see :func:`coloring._plot.plot_coloring` for the parameters.
+        Each structural nonzero gets the color of the product it is read from (its
+        column's color; its row's for row colorings; for star colorings the color of
+        the entry of ``B`` its direct decompression reads), as SparseMatrixColorings.jl's
+        ``show_colors`` does. Beside it, the entries of ``B`` that hold a nonzero, coloured
+        by product. Needs matplotlib (the extra ``plot``).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or pair of Axes, optional
+            Where to draw. ``None`` makes a new figure. A single Axes gets only the
+            pattern; a pair gets the pattern and ``B``.
+        compressed : bool
+            With ``ax=None``, also draw ``B``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes or tuple of two Axes
+            The axes drawn into: ``(pattern_ax, compressed_ax)`` when ``B`` is drawn.
 
         Examples
         --------

@@ -56,8 +56,12 @@ default_role = "literal"
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sparsead {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+# pages without sub-pages need no section navigation
+html_sidebars = {"index": [], "getting_started": [], "changelog": []}
+smartquotes = False  # keep "--option" and quotes in the generated pages as written
 
 autosummary_generate = True
 autosummary_imported_members = True
