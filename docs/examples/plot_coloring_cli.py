@@ -24,12 +24,9 @@ import scipy.sparse as sp
 
 import coloring
 
-try:
-    ROOT = Path(__file__).resolve().parents[2]
-except NameError:  # run interactively
-    ROOT = Path.cwd()
-candidates = [ROOT.parent / "shared" / "matrices" / "1138_bus.mtx",
-              ROOT / "shared" / "matrices" / "1138_bus.mtx"]
+# the checkout's shared matrices sit next to it, or above the folder this runs in
+here = Path.cwd().resolve()
+candidates = [d / "shared" / "matrices" / "1138_bus.mtx" for d in (here, *here.parents)]
 matrix = next((p for p in candidates if p.exists()), None)
 if matrix is None:
     T = sp.diags_array([-1.0, 2.0, -1.0], offsets=[-1, 0, 1], shape=(34, 34))
@@ -42,7 +39,9 @@ print("matrix:", matrix.name)
 # ------------------------------------------------------
 # The command line is ``python -m coloring MATRIX.mtx --problem star --order best``.
 
-env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+# the command line runs in a new process: let it import the same coloring package
+package_root = str(Path(coloring.__file__).resolve().parents[1])
+env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
 
 
 def run(*args):
