@@ -115,6 +115,19 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         problem (unless ``symmetrize``), or an input that is not a 2-D matrix.
     NotImplementedError
         For star/acyclic problems while the symmetric coloring module is unavailable.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, coloring
+    >>> A = sp.diags_array([1.0, 2.0, 1.0], offsets=[-1, 0, 1], shape=(6, 6), format="csr")
+    >>> result = coloring.color(A, problem="column")
+    >>> result.ncolors, result.colors
+    (3, array([1, 2, 0, 1, 2, 0]))
+    >>> B = result.compress(A)                   # A @ S: one column per color
+    >>> B.shape
+    (6, 3)
+    >>> np.allclose(result.decompress(B).toarray(), A.toarray())
+    True
     """
     if problem not in PROBLEMS:
         raise ColoringError(f"unknown problem {problem!r}; use one of {PROBLEMS}")
@@ -270,6 +283,18 @@ def check(A: Any, result: ColoringResult) -> None:
     ColoringError
         Naming an offending pair of columns (or rows) and their shared row (column), or a
         mismatch of shapes or color counts.
+
+    Examples
+    --------
+    >>> import numpy as np, coloring
+    >>> A = np.array([[1, 1, 0], [0, 1, 1]])
+    >>> coloring.check(A, coloring.color(A))     # passes silently
+    >>> bad = coloring.ColoringResult(coloring.color(A).pattern, np.zeros(3), "column")
+    >>> coloring.check(A, bad)
+    Traceback (most recent call last):
+    ...
+    coloring._errors.ColoringError: columns 0 and 1 both have color 0 and share row 0:
+    not structurally orthogonal
     """
     if not isinstance(result, ColoringResult):
         raise ColoringError(f"expected a ColoringResult, got {type(result).__name__}")

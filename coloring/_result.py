@@ -104,6 +104,38 @@ class ColoringResult:
         return (f"ColoringResult(problem={self.problem!r}, shape=({m}, {n}), nnz={self.nnz}, "
                 f"ncolors={self.ncolors}, order={self.order!r})")
 
+    def plot(self, ax: Any = None, *, compressed: bool = True) -> Any:
+        """Draw the pattern coloured by color and the compressed matrix beside it.
+
+        Each structural nonzero gets the color of the product it is read from (its
+        column's color; its row's for row colorings; for star colorings the color of
+        the entry of ``B`` its direct decompression reads), as SparseMatrixColorings.jl's
+        ``show_colors`` does. Beside it, the entries of ``B`` that hold a nonzero, coloured
+        by product. Needs matplotlib (the extra ``plot``).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or pair of Axes, optional
+            Where to draw. ``None`` makes a new figure. A single Axes gets only the
+            pattern; a pair gets the pattern and ``B``.
+        compressed : bool
+            With ``ax=None``, also draw ``B``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes or tuple of two Axes
+            The axes drawn into: ``(pattern_ax, compressed_ax)`` when ``B`` is drawn.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp, coloring
+        >>> A = sp.diags_array([1.0, 2.0, 1.0], offsets=[-1, 0, 1], shape=(8, 8))
+        >>> pattern_ax, compressed_ax = coloring.color(A, problem="column").plot()
+        """
+        from ._plot import plot_coloring  # matplotlib is optional
+
+        return plot_coloring(self, ax, compressed=compressed)
+
     # ----------------------------------------------------------------- seeds and compress
 
     def seed_matrix(self, *, batch_first: bool = False, dtype: Any = np.float64,

@@ -37,6 +37,7 @@ from ._errors import (
                       SparsityDetectionError,
                       UnsupportedProductError,
 )
+from ._version import __version__  # noqa: F401  (the one place the version is set)
 from .adapters import (
                       IpoptAdapter,
                       ODEJacobian,

@@ -112,8 +112,16 @@ def ode_jacobian(fun: Callable, t0: float, y0: Any, *, backend: Any = "fd",
 
     Examples
     --------
-    >>> jac = sparsead.ode_jacobian(fun, 0.0, y0)                    # doctest: +SKIP
-    >>> solve_ivp(fun, (0, 10), y0, method="BDF", jac=jac)            # doctest: +SKIP
+    >>> import numpy as np, sparsead
+    >>> from scipy.integrate import solve_ivp
+    >>> def fun(t, y):                              # diffusion on a line, stiff
+    ...     return 100.0 * np.concatenate([[0.0], y[:-2] - 2 * y[1:-1] + y[2:], [0.0]])
+    >>> y0 = np.sin(np.linspace(0.0, np.pi, 50))
+    >>> jac = sparsead.ode_jacobian(fun, 0.0, y0)
+    >>> jac.ncolors
+    3
+    >>> solve_ivp(fun, (0.0, 1.0), y0, method="BDF", jac=jac).status
+    0
     """
     be = resolve_backend(backend)
     library = array_library(be)
@@ -174,6 +182,18 @@ def least_squares_jacobian(fun: Callable, x0: Any, *, backend: Any = "fd", args:
     ``args`` that ``least_squares`` passes (rebinding the backend when they change) and
     returns a CSR array, which selects the ``lsmr`` trust-region solver. ``kwargs`` are
     fixed at preparation (give the same ones to ``least_squares``).
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead
+    >>> from scipy.optimize import least_squares
+    >>> def residuals(x, target):
+    ...     return np.concatenate([x[1:] - x[:-1], x - target])
+    >>> target = np.linspace(0.0, 1.0, 20)
+    >>> jac = sparsead.least_squares_jacobian(residuals, np.zeros(20), args=(target,))
+    >>> fit = least_squares(residuals, np.zeros(20), jac=jac, args=(target,))
+    >>> bool(fit.success), jac.prepared.ncolors
+    (True, 2)
     """
     kwargs = dict(kwargs or {})
     f = fun if not kwargs else (lambda x, *a: fun(x, *a, **kwargs))
@@ -214,6 +234,21 @@ def trust_constr_hessian(fun: Callable, x0: Any, *, backend: Any = "fd", args: t
 
     The returned callable also has ``.gradient(x, *args)`` for ``jac=``. With the ``"fd"``
     backend pass ``grad=`` (the Hessian is a finite difference of it).
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead
+    >>> from scipy.optimize import minimize
+    >>> f = lambda x: np.sum((x - 1.0) ** 4) + np.sum(x[1:] * x[:-1])
+    >>> def grad(x):
+    ...     g = 4 * (x - 1.0) ** 3
+    ...     g[:-1] += x[1:]
+    ...     g[1:] += x[:-1]
+    ...     return g
+    >>> hess = sparsead.trust_constr_hessian(f, np.zeros(10), grad=grad)
+    >>> res = minimize(f, np.zeros(10), jac=grad, hess=hess, method="trust-constr")
+    >>> bool(res.success), hess.nhev > 0
+    (True, True)
     """
     prepared = prepare_hessian(fun, x0, backend=backend, args=tuple(args), grad=grad,
                                sparsity=sparsity, coloring=coloring, format="csr",
@@ -254,6 +289,19 @@ class IpoptAdapter:
         Numpy twins of the functions, used only for sparsity detection.
     grad : callable, optional
         Objective gradient (only needed by the ``"fd"`` backend).
+
+    Examples
+    --------
+    The constraint Jacobian's triplets with finite differences (no Hessian):
+
+    >>> import numpy as np, sparsead
+    >>> nlp = sparsead.IpoptAdapter(lambda x: np.sum(x ** 2), lambda x: x[1:] * x[:-1],
+    ...                             np.ones(4), backend="fd", hessian=False)
+    >>> rows, cols = nlp.jacobianstructure()
+    >>> rows, cols
+    (array([0, 0, 1, 1, 2, 2]), array([0, 1, 1, 2, 2, 3]))
+    >>> nlp.jacobian(np.arange(1.0, 5.0)).round(6)
+    array([2., 1., 3., 2., 4., 3.])
     """
 
     def __init__(self, objective: Callable, constraints: Callable, x0: Any, *,

@@ -204,6 +204,24 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
     Returns
     -------
     SparseHessian
+
+    Examples
+    --------
+    With the ``"fd"`` backend the Hessian is a finite difference of ``grad``
+    (``backend="jax"`` needs no gradient):
+
+    >>> import numpy as np, sparsead
+    >>> f = lambda x: np.sum(x[1:] * x[:-1])
+    >>> grad = lambda x: np.concatenate([x[1:], [0.0]]) + np.concatenate([[0.0], x[:-1]])
+    >>> H = sparsead.prepare_hessian(f, np.ones(4), grad=grad)
+    >>> H
+    SparseHessian(shape=(4, 4), nnz=6, uplo='F', coloring='star', ncolors=3, format='csr',
+                  backend='fd')
+    >>> H(np.ones(4)).toarray().round(6)
+    array([[0., 1., 0., 0.],
+           [1., 0., 1., 0.],
+           [0., 1., 0., 1.],
+           [0., 0., 1., 0.]])
     """
     be = resolve_backend(backend, grad)
     library = array_library(be)
@@ -246,7 +264,18 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
 
 def hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),
             sparsity: Any = None, coloring: Any = None, uplo: str = "F", **options: Any):
-    """Sparse Hessian of scalar ``f`` at ``x``; see :func:`prepare_hessian`."""
+    """Sparse Hessian of scalar ``f`` at ``x``; see :func:`prepare_hessian`.
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead
+    >>> f = lambda x: np.sum(x ** 3)
+    >>> H = sparsead.hessian(f, np.arange(1.0, 4.0), grad=lambda x: 3 * x ** 2)
+    >>> H.toarray().round(4)
+    array([[ 6.,  0.,  0.],
+           [ 0., 12.,  0.],
+           [ 0.,  0., 18.]])
+    """
     H = prepare_hessian(f, x, backend=backend, args=args, sparsity=sparsity,
                         coloring=coloring, uplo=uplo, **options)
     return H(x)

@@ -89,6 +89,14 @@ def hvp_operator(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),
     -------
     HVPOperator
         ``matvec(v)``, ``matmat(V)`` (batched), ``.at(x_new)``.
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead
+    >>> Hop = sparsead.hvp_operator(lambda x: np.sum(x ** 3), np.arange(1.0, 4.0),
+    ...                             grad=lambda x: 3 * x ** 2)
+    >>> (Hop @ np.ones(3)).round(4)
+    array([ 6., 12., 18.])
     """
     be = resolve_backend(backend, grad)
     x = as_point(x)

@@ -266,6 +266,16 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     Returns
     -------
     SparseJacobian
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead
+    >>> J = sparsead.prepare_jacobian(lambda x: x[1:] ** 2 - x[:-1], np.ones(4))
+    >>> J
+    SparseJacobian(shape=(3, 4), nnz=6, mode='column', ncolors=2, format='csr', backend='fd')
+    >>> M = J(np.arange(1.0, 5.0))               # evaluate at a new point
+    >>> J(np.arange(2.0, 6.0), out=M) is M       # refill M.data in place
+    True
     """
     be = resolve_backend(backend)
     library = array_library(be)
@@ -333,6 +343,15 @@ def jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),
 
     Preparing costs detection and coloring; to evaluate at many points, keep the
     :class:`SparseJacobian` from :func:`prepare_jacobian` instead.
+
+    Examples
+    --------
+    >>> import numpy as np, sparsead
+    >>> J = sparsead.jacobian(lambda x: x[1:] ** 2 - x[:-1], np.arange(1.0, 5.0))
+    >>> J.toarray().round(6)
+    array([[-1.,  4.,  0.,  0.],
+           [ 0., -1.,  6.,  0.],
+           [ 0.,  0., -1.,  8.]])
     """
     J = prepare_jacobian(f, x, backend=backend, args=args, sparsity=sparsity,
                          coloring=coloring, format=format, **options)

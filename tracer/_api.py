@@ -184,6 +184,15 @@ def jacobian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str =
     ------
     TracingError
         When ``f`` cannot be traced as written; the message names the operation and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np, tracer
+    >>> P = tracer.jacobian_sparsity(lambda x: x[1:] * x[:-1], np.ones(4))
+    >>> P.toarray().astype(int)
+    array([[1, 1, 0, 0],
+           [0, 1, 1, 0],
+           [0, 0, 1, 1]])
     """
     return _detect(f, x, tuple(args), mode, frontend, hessian=False, out=out)
 
@@ -209,6 +218,16 @@ def hessian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str = 
     -------
     scipy.sparse.csr_array
         Symmetric boolean ``(n, n)`` pattern; never misses a nonzero of the Hessian.
+
+    Examples
+    --------
+    >>> import numpy as np, tracer
+    >>> H = tracer.hessian_sparsity(lambda x: np.sum(x[1:] * x[:-1]), np.ones(4))
+    >>> H.toarray().astype(int)
+    array([[0, 1, 0, 0],
+           [1, 0, 1, 0],
+           [0, 1, 0, 1],
+           [0, 0, 1, 0]])
     """
     return _detect(f, x, tuple(args), mode, frontend, hessian=True)
 

@@ -289,6 +289,17 @@ def check_backend(backend: str | Backend | None = None, *,
     Returns
     -------
     ConformanceReport
+
+    Examples
+    --------
+    Two scenarios in float64 only (the default runs all of them, in both precisions):
+
+    >>> import numpy as np
+    >>> from sparsead.testing import SCENARIOS, check_backend
+    >>> few = [s for s in SCENARIOS if s.name in ("banded", "rosenbrock_hessian")]
+    >>> report = check_backend("fd", scenarios=few, dtypes=[np.float64])
+    >>> print(report.summary().splitlines()[0])
+    backend 'fd': 2 passed, 0 failed, 0 skipped
     """
     if (backend is None) == (factory is None):
         raise TypeError("pass exactly one of backend= or factory=")
