@@ -18,8 +18,7 @@ Modules
 ``_reductions``   Reductions and scans (sum, max, prod, cumsum, var, norm, ufunc methods).
 ``_products``     einsum-style contractions with dense/scipy.sparse/traced factors, solve.
 ``_construct``    Arrays from lists of traced scalars, traced buffers.
-``_patching``     Temporary numpy/math patches during a trace (allocators, ``np.array``),
-                  acting in the tracing thread only; which callers count as user code.
+``_patching``     Per-thread numpy/math patches during a trace; which callers are user code.
 ``_math``         Table: the numpy rule of each smooth/piecewise ``math`` function.
 ``_api``          The public functions and front-end dispatch.
 ``_interop``      Helpers for the JAX front-end (``_jax_frontend``).
