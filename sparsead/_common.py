@@ -27,7 +27,8 @@ def resolve_backend(backend: Any, grad: Callable | None = None) -> Backend:
     if isinstance(backend, str) and backend == "fd":
         return FiniteDifferences(grad=grad)
     if isinstance(backend, FiniteDifferences):
-        return FiniteDifferences(method=backend.method, rel_step=backend.rel_step, grad=grad)
+        return FiniteDifferences(method=backend.method, rel_step=backend.rel_step, grad=grad,
+                                 executor=backend.executor)
     raise SparseADError("grad= is only used by the 'fd' backend (finite differences of the "
                         "gradient); other backends differentiate f themselves")
 
@@ -231,7 +232,7 @@ class PreparedMatrix:
     def structure(self) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, cols)`` of the stored values, in the order of :meth:`values` (the
         ``uplo`` triangle for a Hessian, as Ipopt's ``hessianstructure`` wants)."""
-        return self._plan.rows, self._plan.cols
+        return self._plan.coordinates()
 
     def _data_for(self, out: Any) -> np.ndarray | None:
         """Where ``_fill`` writes: ``out.data``, a new array, or None when the values of

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import coloring as _coloring
 
 from ._errors import SparseADError
+from ._kernels import column_row_flat_index
 
 #: Orders tried by default for Hessians (star/acyclic), keeping the fewest colors (see
 #: :func:`coloring.color`).
@@ -36,11 +37,14 @@ JACOBIAN_DEFAULT_ORDERS: tuple[str, ...] = ("largest_first",)
 #: Default options of :func:`coloring.color`: the orders are tried on each side (column,
 #: row), then up to 20 passes of the improvement (Culberson's iterated greedy) run on the
 #: winner only (Hessians default to no improvement: star/acyclic passes cost more). On the
-#: Brusselator that gives 10 colors (9 for some N) for every N from 8 to 256, in ~0.03 s
-#: at N=128. A fixed seed and a time limit far above what the passes need keep the
-#: default deterministic, on a loaded machine too. ``coloring={"improve": 0}`` is cheapest.
+#: Brusselator that gives 10 colors (9 for some N) for every N from 8 to 2236. The passes
+#: have a budget counted in adjacency entries visited, not in seconds (``effort``: at
+#: most as much work as the order itself, and at least ``coloring.IMPROVE_MIN_WORK``), so
+#: the result is deterministic on any machine and the coloring stays linear in the
+#: pattern's size; small patterns get all 20 passes. ``coloring={"improve": 0}`` is
+#: cheapest, ``coloring={"effort": 4.0}`` searches longer on large patterns.
 DEFAULT_COLORING_OPTIONS: dict[str, Any] = {"order": DEFAULT_ORDERS, "improve": 20,
-                                            "time_limit": 2.0, "seed": 1}
+                                            "effort": 1.0, "seed": 1}
 
 FORMATS = ("csr", "csc", "coo")
 UPLOS = ("F", "L", "U")
@@ -147,13 +151,29 @@ class Plan:
     chunks: list[Chunk] = field(default_factory=list)
     _template: Any = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        # rows/cols of a csr plan are derived on first use (see coordinates)
+        self._nnz = int(self.indices.size if self.rows is None else self.rows.size)
+
     @property
     def ncolors(self) -> int:
         return int(self.seeds.shape[0])
 
     @property
     def nnz(self) -> int:
-        return int(self.rows.size)
+        return self._nnz
+
+    def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, cols)`` of the stored values in output order (read-only).
+
+        A csr plan holds only ``indptr``/``indices``; the coordinates are expanded from
+        them when first asked for (by ``structure()``), not at preparation.
+        """
+        if self.rows is None:
+            rows = np.repeat(np.arange(self.shape[0], dtype=self.indices.dtype),
+                             np.diff(self.indptr))
+            self.rows, self.cols = _frozen(rows), self.indices
+        return self.rows, self.cols
 
     def new_matrix(self, data: np.ndarray):
         """A scipy sparse array of this plan's format holding ``data`` (no copy).
@@ -172,7 +192,7 @@ class Plan:
     def _build_template(self, data: np.ndarray):
         m, n = self.shape
         if self.format == "coo":
-            M = sp.coo_array((data, (self.rows, self.cols)), shape=(m, n))
+            M = sp.coo_array((data, self.coordinates()), shape=(m, n))
             M.coords = tuple(_frozen(np.array(c)) for c in M.coords)
             _ = M.has_canonical_format  # cached in the template, and so in every copy
             return M
@@ -197,8 +217,9 @@ class Plan:
                                 f"(the prepared pattern); pass a matrix from an earlier call")
         if self.format == "coo":
             r, c = out.coords
-            same = (r is self.rows and c is self.cols) or (
-                np.array_equal(r, self.rows) and np.array_equal(c, self.cols))
+            rows, cols = self.coordinates()
+            same = (r is rows and c is cols) or (
+                np.array_equal(r, rows) and np.array_equal(c, cols))
         else:
             same = (out.indices is self.indices and out.indptr is self.indptr) or (
                 np.array_equal(out.indices, self.indices)
@@ -346,6 +367,8 @@ def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
     if k:
         seeds[colors, np.arange(width)] = 1
     pw = n if problem in ("row", "star", "acyclic") else m
+    if problem in ("column", "row") and fmt == "csr" and uplo == "F":
+        return _column_row_csr_plan(pattern, problem, colors, k, width, pw, seeds, chunk_size)
 
     P = sp.csr_array(pattern)
     P.sum_duplicates()
@@ -377,5 +400,38 @@ def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
                                        for a in (rows_o, cols_o, indices, indptr))
     plan = Plan(problem, (m, n), width, pw, seeds, fmt, rows_o, cols_o, indices, indptr,
                 flat, entry, order)
+    plan.chunks = _chunks(seeds, flat, entry, k, pw, chunk_size)
+    return plan
+
+
+def _index_dtype(*sizes: int) -> type:
+    """int32 when every index and flat position fits, else int64."""
+    return np.int32 if max(sizes) < 2**31 - 1 else np.int64
+
+
+def _column_row_csr_plan(pattern, problem, colors, k, width, pw, seeds, chunk_size) -> Plan:
+    """The plan of a Jacobian in CSR format: O(nnz) with no coordinate arrays.
+
+    Index arrays are int32 when they fit; the input of every value of a column coloring
+    is its column, so ``entry_input`` *is* the plan's ``indices`` (one array, shared).
+    """
+    P = sp.csr_array(pattern)
+    P.sum_duplicates()
+    P.sort_indices()
+    m, n = P.shape
+    idt = _index_dtype(m + 1, n + 1, P.nnz + 1, max(k, 1) * pw)
+    indptr = _frozen(np.array(P.indptr, dtype=idt))
+    indices = _frozen(np.array(P.indices, dtype=idt))
+    flat = np.empty(indices.size, dtype=idt)
+    if k:
+        column_row_flat_index(indptr, indices, colors, problem == "column", m, n, flat)
+    flat = _frozen(flat)
+    if problem == "column":
+        entry = indices
+    else:
+        entry = _frozen(np.repeat(np.arange(m, dtype=idt), np.diff(indptr)))
+    _frozen(seeds)
+    plan = Plan(problem, (m, n), width, pw, seeds, "csr", None, None, indices, indptr,
+                flat, entry, None)
     plan.chunks = _chunks(seeds, flat, entry, k, pw, chunk_size)
     return plan

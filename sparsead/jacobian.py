@@ -7,6 +7,8 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+import coloring as _coloring
+
 from ._common import (
     ArgsBinding,
     PreparedMatrix,
@@ -78,7 +80,7 @@ def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, m
     # Try every order on each side without the improvement pass, then improve only the
     # winner: the pass costs as much as all orders together and rarely changes the winner.
     improve = opts.pop("improve", False)
-    time_limit = opts.pop("time_limit", None)
+    budget = {key: opts.pop(key) for key in ("time_limit", "effort") if key in opts}
     best = None
     for side in sides:
         if best is not None and best.ncolors <= _lower_bound(P, side):
@@ -90,19 +92,28 @@ def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, m
         order = getattr(best, "order", "") or opts.get("order", "largest_first")
         order = order.split("+")[0]
         improved = run_coloring(P, best.problem, {**opts, "order": order, "improve": improve,
-                                                  "time_limit": time_limit})
+                                                  **budget})
         if improved.ncolors < best.ncolors:
             best = improved
     return best
 
 
 def _structurally_symmetric(P: sp.csr_array) -> bool:
-    """Whether the pattern equals its transpose (then row and column coloring coincide)."""
+    """Whether the pattern equals its transpose (then row and column coloring coincide);
+    one O(nnz) pass, no transposed copy."""
     if P.shape[0] != P.shape[1]:
         return False
-    T = sp.csr_array(P.T)
-    T.sort_indices()
-    return bool(np.array_equal(T.indptr, P.indptr) and np.array_equal(T.indices, P.indices))
+    return bool(_coloring.is_symmetric_pattern(P)[0])
+
+
+def _shared_pattern(P: sp.csr_array, result: Any) -> sp.csr_array:
+    """The coloring's own (read-only) copy of the pattern when it equals ``P``: the
+    prepared object then keeps one copy of the pattern, not two."""
+    Q = getattr(result, "pattern", None)
+    if (sp.issparse(Q) and Q.format == "csr" and Q.shape == P.shape and Q.nnz == P.nnz
+            and np.array_equal(Q.indptr, P.indptr) and np.array_equal(Q.indices, P.indices)):
+        return Q
+    return P
 
 
 def _lower_bound(P: sp.csr_array, side: str) -> int:
@@ -288,6 +299,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
                                    sparsity_mode=sparsity_mode, out=out)
     P = as_pattern(sparsity, (m, n), "Jacobian")
     result = choose_jacobian_coloring(P, coloring, be, mode)
+    P = _shared_pattern(P, result)
     dtype = np.result_type(x.dtype, np.float32)
     plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
     binding = ArgsBinding(be, ctx, f_eval, x, args, kinds)
