@@ -22,6 +22,7 @@ from ._common import (
 )
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_jacobian
+from ._progress import StageProgress
 from ._plan import (
     JACOBIAN_DEFAULT_ORDERS,
     Plan,
@@ -223,7 +224,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
                      sparsity: Any = None, coloring: Any = None, format: str = "csr",
                      mode: str = "auto", chunk_size: int | None = None, out: Any = None,
                      sparsity_from: Callable | None = None,
-                     sparsity_mode: str = "global") -> SparseJacobian:
+                     sparsity_mode: str = "global", progress: bool = False) -> SparseJacobian:
     """Prepare a sparse Jacobian of ``f`` at ``x``: detect, color, build the gather plan.
 
     Parameters
@@ -258,6 +259,10 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         Numpy twin of f used only for detection (for JAX/torch functions).
     sparsity_mode : {"global", "local"}
         Tracer mode: a pattern valid for every x, or only at this x.
+    progress : bool
+        Show the stages (compile, detect, color, plan) as a progress bar (tqdm when
+        installed, else lines on stderr). Independently of it, every stage and its
+        duration is logged at INFO level on the ``"sparsead"`` logger.
 
     Returns
     -------
@@ -283,25 +288,36 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         frozenset(k for k in ("jvp", "vjp") if be.supports(k)))
     if not kinds:
         raise SparseADError(f"backend {be.name!r} supports neither JVPs nor VJPs")
-    ctx = be.prepare(f_eval, x, args, kinds=kinds)
-    out_shape = be.output_shape(ctx)
-    if out_shape is None:
-        m = int(np.asarray(be.value(ctx, x)).size)
-        out_shape = infer_output_shape(f_eval, x, args, library)
-        if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != m:
-            out_shape = None
-    else:
-        out_shape = tuple(out_shape)
-        m = int(np.prod(out_shape, dtype=np.int64))
-    n = x.size
-    if sparsity is None:
-        sparsity = detect_jacobian(f, x, args, library=library, sparsity_from=sparsity_from,
-                                   sparsity_mode=sparsity_mode, out=out)
-    P = as_pattern(sparsity, (m, n), "Jacobian")
-    result = choose_jacobian_coloring(P, coloring, be, mode)
-    P = _shared_pattern(P, result)
-    dtype = np.result_type(x.dtype, np.float32)
-    plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
+    stages = ("compile",) + (("detect",) if sparsity is None else ()) + ("color", "plan")
+    report = StageProgress(f"prepare_jacobian (n={x.size})", stages, progress)
+    try:
+        with report.stage("compile", be.name):
+            ctx = be.prepare(f_eval, x, args, kinds=kinds)
+        out_shape = be.output_shape(ctx)
+        if out_shape is None:
+            m = int(np.asarray(be.value(ctx, x)).size)
+            out_shape = infer_output_shape(f_eval, x, args, library)
+            if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != m:
+                out_shape = None
+        else:
+            out_shape = tuple(out_shape)
+            m = int(np.prod(out_shape, dtype=np.int64))
+        n = x.size
+        if sparsity is None:
+            with report.stage("detect"):
+                sparsity = detect_jacobian(f, x, args, library=library,
+                                           sparsity_from=sparsity_from,
+                                           sparsity_mode=sparsity_mode, out=out)
+        P = as_pattern(sparsity, (m, n), "Jacobian")
+        del sparsity  # the detected pattern: P is its canonical copy
+        with report.stage("color", f"nnz={P.nnz}"):
+            result = choose_jacobian_coloring(P, coloring, be, mode)
+            P = _shared_pattern(P, result)
+        dtype = np.result_type(x.dtype, np.float32)
+        with report.stage("plan", f"{result.ncolors} colors"):
+            plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
+    finally:
+        report.close()
     binding = ArgsBinding(be, ctx, f_eval, x, args, kinds)
     return SparseJacobian(f=f_eval, backend=be, binding=binding, x=x, pattern=P,
                           coloring=result, plan=plan, out_shape=out_shape,
