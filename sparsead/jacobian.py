@@ -111,6 +111,8 @@ def _shared_pattern(P: sp.csr_array, result: Any) -> sp.csr_array:
     """The coloring's own (read-only) copy of the pattern when it equals ``P``: the
     prepared object then keeps one copy of the pattern, not two."""
     Q = getattr(result, "pattern", None)
+    if Q is P or (Q is not None and Q.indices is P.indices and Q.indptr is P.indptr):
+        return Q
     if (sp.issparse(Q) and Q.format == "csr" and Q.shape == P.shape and Q.nnz == P.nnz
             and np.array_equal(Q.indptr, P.indptr) and np.array_equal(Q.indices, P.indices)):
         return Q
