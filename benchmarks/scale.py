@@ -71,14 +71,17 @@ class PeakSampler:
         self.interval = interval
         self.peak = rss_bytes()
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.wait(self.interval):
             value = rss_bytes()
             with self._lock:
                 self.peak = max(self.peak, value)
-            time.sleep(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def reset(self) -> int:
         """Peak since the last reset (including now); starts a new interval."""
@@ -125,6 +128,14 @@ def measure_size(N: int, backend: str = "fd", repeats: int = 3) -> dict[str, Any
     import sparsead  # noqa: PLC0415  (imported after the sampler starts)
 
     sampler = PeakSampler()
+    try:
+        return _measure(N, backend, repeats, sampler, sparsead)
+    finally:
+        sampler.stop()
+
+
+def _measure(N: int, backend: str, repeats: int, sampler: PeakSampler,
+             sparsead: Any) -> dict[str, Any]:
     # warm-up on a tiny problem: Numba's cached kernels are loaded, not timed below
     sparsead.prepare_jacobian(problems.make_brusselator_numpy(8),
                               problems.brusselator_initial(8))(problems.brusselator_initial(8))

@@ -84,12 +84,43 @@ def _greedy_bitmask(order, p1, i1, nnodes, nwords):
     return colors, True
 
 
+@njit(cache=True)
+def _greedy_bitmask64(order, p1, i1, nnodes):
+    """:func:`_greedy_bitmask` with one 64-bit word per node (at most 64 colors), the
+    common case, as scalar operations: about twice as fast as the general loop."""
+    n = p1.size - 1
+    colors = np.full(n, -1, np.int64)
+    masks = np.zeros(nnodes, np.uint64)
+    one = np.uint64(1)
+    full = ~np.uint64(0)
+    for t in range(order.size):
+        v = order[t]
+        acc = np.uint64(0)
+        for a in range(p1[v], p1[v + 1]):
+            acc |= masks[i1[a]]
+        if acc == full:
+            return colors, False
+        free = ~acc
+        c = 0
+        while (free & one) == 0:
+            free >>= one
+            c += 1
+        bit = one << np.uint64(c)
+        for a in range(p1[v], p1[v + 1]):
+            masks[i1[a]] |= bit
+        colors[v] = c
+    return colors, True
+
+
 def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
     """Dispatch: bit masks on bipartite graphs with few colors, else the general kernel."""
     g = graph
     if g.is_bipartite:
         nnodes = g.p2.size - 1
-        for nwords in (1, 4):
+        colors, ok = _greedy_bitmask64(order, g.p1, g.i1, nnodes)
+        if ok:
+            return colors
+        for nwords in (4,):
             colors, ok = _greedy_bitmask(order, g.p1, g.i1, nnodes, nwords)
             if ok:
                 return colors
