@@ -22,7 +22,6 @@ from ._common import (
 )
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_jacobian
-from ._progress import StageProgress
 from ._plan import (
     JACOBIAN_DEFAULT_ORDERS,
     Plan,
@@ -31,6 +30,7 @@ from ._plan import (
     coloring_options,
     run_coloring,
 )
+from ._progress import StageProgress
 from .backends import Backend
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]

@@ -15,9 +15,10 @@ def test_measure_size_reports_every_stage():
 def _fake(N, nnz, slope):
     t = 1e-8 * nnz ** slope
     return {"N": N, "n": nnz // 6, "nnz": nnz, "backend": "fd", "colors": 10, "f": t / 10,
-            "prepare": 4 * t, "stages": {k: t for k in scale.STAGES},
+            "prepare_wall": 4 * t, "stages": {k: t for k in scale.STAGES},
             "stage_peak_bytes": {k: 50 * nnz for k in scale.STAGES}, "steady": t,
-            "f_evals": 10.0, "peak_bytes": 50 * nnz, "bytes_per_nnz": 50.0}
+            "f_evals": 10.0, "steady_out": t, "f_evals_out": 10.0, "peak_bytes": 50 * nnz,
+            "bytes_per_nnz": 50.0}
 
 
 def test_growth_exponent_fit_recovers_the_slope():
