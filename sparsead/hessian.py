@@ -20,6 +20,7 @@ from ._common import (
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_hessian
 from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring
+from ._progress import StageProgress
 
 __all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]
 
@@ -155,7 +156,7 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
                     format: str = "csr", grad: Callable | None = None,
                     chunk_size: int | None = None, sparsity_from: Callable | None = None,
                     sparsity_mode: str = "global",
-                    with_gradient: bool = False) -> SparseHessian:
+                    with_gradient: bool = False, progress: bool = False) -> SparseHessian:
     """Prepare the sparse Hessian of a scalar ``f`` at ``x``.
 
     Parameters
@@ -185,6 +186,10 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
         Tracer mode.
     with_gradient : bool
         Also prepare the backend's gradient (for ``value_gradient_and_hessian``).
+    progress : bool
+        Show the stages (compile, detect, color, plan) as a progress bar, as
+        :func:`sparsead.prepare_jacobian` does; they are logged at INFO level on the
+        ``"sparsead"`` logger in any case.
 
     Returns
     -------
@@ -196,18 +201,30 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
     args = tuple(args)
     n = x.size
     kinds = frozenset({"hvp", "gradient"} if with_gradient else {"hvp"})
-    ctx = be.prepare(f, x, args, kinds=kinds)
-    out_shape = be.output_shape(ctx)
-    if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != 1:
-        raise SparseADError(f"a Hessian needs a scalar f, but f returns shape "
-                            f"{tuple(out_shape)}; use sparsead.jacobian for vector outputs")
-    if sparsity is None:
-        sparsity = detect_hessian(f, x, args, library=library, sparsity_from=sparsity_from,
-                                  sparsity_mode=sparsity_mode)
-    P = _symmetrize(as_pattern(sparsity, (n, n), "Hessian"))
-    result = choose_hessian_coloring(P, coloring)
-    dtype = np.result_type(x.dtype, np.float32)
-    plan = build_plan(P, result, fmt=format, uplo=uplo, dtype=dtype, chunk_size=chunk_size)
+    stages = ("compile",) + (("detect",) if sparsity is None else ()) + ("color", "plan")
+    report = StageProgress(f"prepare_hessian (n={n})", stages, progress)
+    try:
+        with report.stage("compile", be.name):
+            ctx = be.prepare(f, x, args, kinds=kinds)
+        out_shape = be.output_shape(ctx)
+        if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != 1:
+            raise SparseADError(f"a Hessian needs a scalar f, but f returns shape "
+                                f"{tuple(out_shape)}; use sparsead.jacobian for vector "
+                                f"outputs")
+        if sparsity is None:
+            with report.stage("detect"):
+                sparsity = detect_hessian(f, x, args, library=library,
+                                          sparsity_from=sparsity_from,
+                                          sparsity_mode=sparsity_mode)
+        P = _symmetrize(as_pattern(sparsity, (n, n), "Hessian"))
+        with report.stage("color", f"nnz={P.nnz}"):
+            result = choose_hessian_coloring(P, coloring)
+        dtype = np.result_type(x.dtype, np.float32)
+        with report.stage("plan", f"{result.ncolors} colors"):
+            plan = build_plan(P, result, fmt=format, uplo=uplo, dtype=dtype,
+                              chunk_size=chunk_size)
+    finally:
+        report.close()
     binding = _HessianBinding(be, ctx, f, x, args, kinds)
     binding.chunk_size = chunk_size
     return SparseHessian(backend=be, binding=binding, x=x, pattern=P, coloring=result,

@@ -32,3 +32,13 @@ def test_progress_true_shows_the_stages(capsys):
                               progress=True)
     err = capsys.readouterr().err
     assert "prepare_jacobian" in err  # tqdm's bar (or the plain lines without tqdm)
+
+
+def test_hessian_stages_are_logged(caplog):
+    caplog.set_level(logging.INFO, logger="sparsead")
+    sparsead.prepare_hessian(lambda x: np.sum(x[1:] * x[:-1]), np.arange(1.0, 6.0),
+                             backend=sparsead.backends.FiniteDifferences(
+                                 grad=lambda x: np.r_[x[1:], 0] + np.r_[0, x[:-1]]))
+    done = [r.getMessage() for r in caplog.records if "done in" in r.getMessage()]
+    assert [m.split(": ")[1].split(" ")[0] for m in done] == ["compile", "detect", "color",
+                                                              "plan"]
