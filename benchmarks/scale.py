@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import os
 import re
 import statistics
@@ -247,7 +248,7 @@ def executor_speedup(workers: int = 2) -> dict[str, Any]:
         return median_time(lambda: J(x), 3, time.perf_counter)  # wall: workers elsewhere
 
     out["serial"] = run(None)
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         out["process_pool"] = run(pool)
     try:
         import distributed  # noqa: PLC0415  (optional)

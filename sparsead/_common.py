@@ -237,7 +237,7 @@ class PreparedMatrix:
     def _data_for(self, out: Any) -> np.ndarray | None:
         """Where ``_fill`` writes: ``out.data``, a new array, or None when the values of
         the backend's single fused product become the new matrix's data (no copy)."""
-        dtype = self._plan.seeds.dtype
+        dtype = self._plan.dtype
         if out is None:
             if self._adopts_values:
                 return None
@@ -262,7 +262,7 @@ class PreparedMatrix:
         if (fast is not None and args is None
                 and (type(x) is np.ndarray or isinstance(x, self._native_types))
                 and x.shape == self._x_shape and x.dtype == self._x_dtype):
-            dtype = self._plan.seeds.dtype
+            dtype = self._plan.dtype
             if out is not None:
                 self._plan.check_out(out, dtype)
             data, wait = fast(x)
@@ -309,7 +309,7 @@ class PreparedMatrix:
     def values(self, x: Any, out: np.ndarray | None = None, *,
                args: tuple | None = None) -> np.ndarray:
         """The stored values at ``x`` in the order of :meth:`structure` (1-D array)."""
-        dtype = self._plan.seeds.dtype
+        dtype = self._plan.dtype
         if out is None:
             out = np.empty(self.nnz, dtype=dtype)
         elif out.shape != (self.nnz,) or out.dtype != dtype:

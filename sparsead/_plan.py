@@ -119,16 +119,71 @@ def star_flat_index(rows, cols, colors, n):
     return flat.astype(np.int64), entry_input.astype(np.int64)
 
 
+class SeedColumns:
+    """The 0/1 seed rows of colors ``start..stop-1`` as the variables of each color.
+
+    What the finite-difference backend needs (``columns[c]``: the inputs moved by
+    color ``c``) without the dense ``(k, n)`` matrix; ``shape`` and ``dtype`` are those
+    of the dense seeds, which ``numpy.asarray`` builds if someone asks.
+    """
+
+    def __init__(self, columns: list[np.ndarray], width: int, dtype: Any) -> None:
+        self.columns = columns
+        self.shape = (len(columns), int(width))
+        self.dtype = np.dtype(dtype)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        S = np.zeros(self.shape, dtype=self.dtype if dtype is None else dtype)
+        for c, cols in enumerate(self.columns):
+            S[c, cols] = 1
+        return S
+
+
+def _columns_by_color(colors: np.ndarray, start: int, stop: int) -> list[np.ndarray]:
+    """Inputs of each color ``start..stop-1``, increasing (one stable sort, int32/64)."""
+    idt = np.int32 if colors.size < 2**31 - 1 else np.int64
+    order = np.argsort(colors, kind="stable").astype(idt)
+    bounds = np.searchsorted(colors[order], np.arange(start, stop + 1))
+    return [_frozen(order[bounds[c]:bounds[c + 1]]) for c in range(stop - start)]
+
+
 @dataclass
 class Chunk:
-    """Seeds ``seeds[start:stop]`` and where their products land in the output data."""
+    """Seeds ``seeds[start:stop]`` and where their products land in the output data.
+
+    The dense seed rows are built on first use (``seeds``) from the colors when the
+    plan was made without them; ``seed_columns`` gives the same seeds as index lists.
+    """
 
     start: int
     stop: int
-    seeds: np.ndarray              # seeds[start:stop] as its own C-contiguous array
+    _seeds: np.ndarray | None      # seeds[start:stop] as its own C-contiguous array
     positions: np.ndarray | None   # output positions filled by this chunk (None: all)
     flat_index: np.ndarray         # into the chunk's (stop-start, width) products
     entry_input: np.ndarray
+    colors: np.ndarray | None = None  # color of every seed column (lazy seeds)
+    width: int = 0
+    dtype: Any = None
+    _columns: SeedColumns | None = field(default=None, repr=False)
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """The chunk's dense, read-only 0/1 seed rows ``(stop - start, width)``."""
+        if self._seeds is None:
+            self._seeds = _frozen(np.asarray(self.seed_columns))
+        return self._seeds
+
+    @property
+    def seed_columns(self) -> SeedColumns:
+        """The same seeds as the inputs of each color (no dense matrix)."""
+        if self._columns is None:
+            if self.colors is not None:
+                cols = _columns_by_color(self.colors, self.start, self.stop)
+            else:
+                cols = [_frozen(np.flatnonzero(row)) for row in self._seeds]
+            self._columns = SeedColumns(cols, self.width or self._seeds.shape[1],
+                                        self.dtype or self._seeds.dtype)
+        return self._columns
 
 
 @dataclass
@@ -139,7 +194,7 @@ class Plan:
     shape: tuple[int, int]         # of the output matrix
     width: int                     # seed length (n for column/star/acyclic, m for row)
     product_width: int             # columns of the batch-first products
-    seeds: np.ndarray              # (ncolors, width), C-contiguous
+    _seeds: np.ndarray | None      # (ncolors, width), C-contiguous; None: built on first use
     format: str
     rows: np.ndarray               # coordinates of the stored values, in output order
     cols: np.ndarray
@@ -151,13 +206,26 @@ class Plan:
     chunks: list[Chunk] = field(default_factory=list)
     _template: Any = field(default=None, repr=False)
 
+    ncolors: int = -1
+    dtype: Any = None              # of the values (and of the seeds)
+
     def __post_init__(self) -> None:
         # rows/cols of a csr plan are derived on first use (see coordinates)
         self._nnz = int(self.indices.size if self.rows is None else self.rows.size)
+        if self._seeds is not None:
+            self.ncolors, self.dtype = int(self._seeds.shape[0]), self._seeds.dtype
 
     @property
-    def ncolors(self) -> int:
-        return int(self.seeds.shape[0])
+    def seeds(self) -> np.ndarray:
+        """The dense read-only 0/1 seed matrix ``(ncolors, width)``, built on first use
+        for a plan made from colors (the fd backend never needs it)."""
+        if self._seeds is None:
+            whole = [c for c in self.chunks if c.start == 0 and c.stop == self.ncolors]
+            self._seeds = (whole[0].seeds if whole else
+                           np.concatenate([c.seeds for c in self.chunks]) if self.chunks
+                           else np.zeros((self.ncolors, self.width), self.dtype))
+            _frozen(self._seeds)
+        return self._seeds
 
     @property
     def nnz(self) -> int:
@@ -299,22 +367,27 @@ def _frozen(a: np.ndarray | None) -> np.ndarray | None:
     return a
 
 
-def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size):
+def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size, colors=None,
+            width=0, dtype=None):
     """Split the seeds; each chunk keeps its own seed array so that a backend caching
-    compiled products by seed identity (JAX) sees the same object on every call."""
+    compiled products by seed identity (JAX) sees the same object on every call.
+    With ``seeds`` None the chunks build their seeds from ``colors`` when first asked."""
     if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
                                    or chunk_size < 1):
         raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    lazy = {"colors": colors, "width": width, "dtype": dtype}
     if flat_index is None or chunk_size is None or chunk_size >= ncolors or ncolors == 0:
-        return [Chunk(0, ncolors, seeds, None, flat_index, entry_input)]
+        return [Chunk(0, ncolors, seeds, None, flat_index, entry_input, **lazy)]
     color_of = flat_index // pw
     out = []
     for start in range(0, ncolors, chunk_size):
         stop = min(start + chunk_size, ncolors)
         pos = np.flatnonzero((color_of >= start) & (color_of < stop))
-        out.append(Chunk(start, stop, _frozen(np.array(seeds[start:stop])), _frozen(pos),
+        out.append(Chunk(start, stop,
+                         None if seeds is None else _frozen(np.array(seeds[start:stop])),
+                         _frozen(pos),
                          _frozen(np.ascontiguousarray(flat_index[pos] - start * pw)),
-                         _frozen(np.ascontiguousarray(entry_input[pos]))))
+                         _frozen(np.ascontiguousarray(entry_input[pos])), **lazy))
     return out
 
 
@@ -363,12 +436,12 @@ def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
     if pattern.nnz == 0:  # nothing to compute: no products at all (f is still evaluated)
         k = 0
     width = m if problem == "row" else n
+    pw = n if problem in ("row", "star", "acyclic") else m
+    if problem in ("column", "row") and fmt == "csr" and uplo == "F":
+        return _column_row_csr_plan(pattern, problem, colors, k, width, pw, dtype, chunk_size)
     seeds = np.zeros((k, width), dtype=dtype)
     if k:
         seeds[colors, np.arange(width)] = 1
-    pw = n if problem in ("row", "star", "acyclic") else m
-    if problem in ("column", "row") and fmt == "csr" and uplo == "F":
-        return _column_row_csr_plan(pattern, problem, colors, k, width, pw, seeds, chunk_size)
 
     P = sp.csr_array(pattern)
     P.sum_duplicates()
@@ -409,8 +482,9 @@ def _index_dtype(*sizes: int) -> type:
     return np.int32 if max(sizes) < 2**31 - 1 else np.int64
 
 
-def _column_row_csr_plan(pattern, problem, colors, k, width, pw, seeds, chunk_size) -> Plan:
-    """The plan of a Jacobian in CSR format: O(nnz) with no coordinate arrays.
+def _column_row_csr_plan(pattern, problem, colors, k, width, pw, dtype, chunk_size) -> Plan:
+    """The plan of a Jacobian in CSR format: O(nnz) with no coordinate arrays and no
+    dense seed matrix (built on first use by a backend that needs one).
 
     Index arrays are int32 when they fit; the input of every value of a column coloring
     is its column, so ``entry_input`` *is* the plan's ``indices`` (one array, shared).
@@ -430,8 +504,8 @@ def _column_row_csr_plan(pattern, problem, colors, k, width, pw, seeds, chunk_si
         entry = indices
     else:
         entry = _frozen(np.repeat(np.arange(m, dtype=idt), np.diff(indptr)))
-    _frozen(seeds)
-    plan = Plan(problem, (m, n), width, pw, seeds, "csr", None, None, indices, indptr,
-                flat, entry, None)
-    plan.chunks = _chunks(seeds, flat, entry, k, pw, chunk_size)
+    plan = Plan(problem, (m, n), width, pw, None, "csr", None, None, indices, indptr,
+                flat, entry, None, ncolors=k, dtype=np.dtype(dtype))
+    plan.chunks = _chunks(None, flat, entry, k, pw, chunk_size, _frozen(colors), width,
+                          np.dtype(dtype))
     return plan

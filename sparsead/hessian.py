@@ -108,7 +108,7 @@ class SparseHessian(PreparedMatrix):
                 direct = chunk.positions is None
                 vals = be.hvp_gather_entries(ctx, x, chunk.seeds, chunk.flat_index,
                                              chunk.entry_input, out=data if direct else None)
-                data = store_chunk_values(data, chunk, vals, be.name, plan.seeds.dtype)
+                data = store_chunk_values(data, chunk, vals, be.name, plan.dtype)
             return (ctx, x), data
         # acyclic: all products first, then substitution along the two-colored trees
         step = self._binding.chunk_size or plan.ncolors
@@ -132,7 +132,7 @@ class SparseHessian(PreparedMatrix):
         if data is not None:  # only for a CSR plan in the coloring's own order
             return self._plan.new_matrix(data)
         if self._csr_buffer is None:
-            dt = self._plan.seeds.dtype
+            dt = self._plan.dtype
             self._csr_buffer = self.coloring.decompress(
                 np.zeros(self.coloring.compressed_shape, dtype=dt), uplo=self.uplo)
         return self._csr_buffer

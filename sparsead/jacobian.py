@@ -191,7 +191,8 @@ class SparseJacobian(PreparedMatrix):
         else:
             y = None
             for chunk in plan.chunks:
-                seeds = chunk.seeds
+                # the fd backend moves each color's inputs: no dense seed matrix
+                seeds = chunk.seed_columns if be.takes_seed_columns else chunk.seeds
                 direct = chunk.positions is None  # values can land in data directly
                 if plan.problem == "column":
                     if need_value:
@@ -208,7 +209,7 @@ class SparseJacobian(PreparedMatrix):
                     vals = be.vjp_gather_values(ctx, x, seeds, chunk.flat_index)
                 if need_value and y is None:
                     y = np.asarray(y_c).reshape(-1)
-                data = store_chunk_values(data, chunk, vals, be.name, plan.seeds.dtype)
+                data = store_chunk_values(data, chunk, vals, be.name, plan.dtype)
         if y is not None and y.shape != (m,):
             raise SparseADError(f"f's output changed size: {y.size} values now, {m} at "
                                 f"preparation; prepare again for the new output")

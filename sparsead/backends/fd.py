@@ -167,6 +167,7 @@ class FiniteDifferences(Backend):
 
     name = "fd"
     array_library = "numpy"
+    takes_seed_columns = True
 
     def __init__(self, method: str = "forward", rel_step: float | None = None,
                  grad: Callable[..., Any] | None = None, *, executor: Any = None) -> None:
@@ -284,7 +285,7 @@ class FiniteDifferences(Backend):
         divisor = ctx.buffer((xf.size,), xf.dtype, "dx")
         fd_steps(xf, ctx.rstep, np.nan if self.rel_step is None else float(self.rel_step),
                  _METHOD_CODE[self.method], h, divisor)
-        cols = ctx.columns_of(V)
+        cols = V.columns if hasattr(V, "columns") else ctx.columns_of(V)
         dtype = np.result_type(ctx.f_dtype if which == "f" else xf.dtype, xf.dtype)
         D = ctx.buffer((V.shape[0], m), dtype)
         fun = self._f if which == "f" else self._g

@@ -5,6 +5,7 @@ asserted (speed-ups are measured in benchmarks/scale.py).
 """
 from __future__ import annotations
 
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -51,7 +52,9 @@ def reference(x):
 
 @pytest.fixture(scope="module")
 def process_pool():
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # spawned workers: forking a process that runs JAX's threads may deadlock
+    with ProcessPoolExecutor(max_workers=2,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         yield pool
 
 

@@ -1,0 +1,58 @@
+"""What a prepared Jacobian keeps, per nonzero: int32 indices, one gather index, no dense
+seed matrix for finite differences, no coordinate arrays; measured with tracemalloc."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import sparsead
+from benchmarks.problems import brusselator_initial, brusselator_sparsity, make_brusselator_numpy
+from sparsead._plan import build_plan
+
+
+def _reference_seeds(colors, k):
+    S = np.zeros((k, colors.size))
+    for j, c in enumerate(colors):
+        S[c, j] = 1
+    return S
+
+
+@pytest.mark.parametrize("chunk_size", [None, 3])
+def test_fd_never_builds_the_dense_seeds(chunk_size):
+    N = 12
+    f, x = make_brusselator_numpy(N), brusselator_initial(N)
+    J = sparsead.prepare_jacobian(f, x, chunk_size=chunk_size)
+    M = J(x)
+    plan = J._plan
+    assert plan._seeds is None and all(c._seeds is None for c in plan.chunks)
+    assert plan.flat_index.dtype == np.int32 and plan.indices.dtype == np.int32
+    assert plan.entry_input is plan.indices  # column coloring: the input is the column
+    assert plan.rows is None  # coordinates only when asked for
+    colors = np.asarray(J.coloring.colors)
+    np.testing.assert_array_equal(J.seeds, _reference_seeds(colors, J.ncolors))
+    assert not J.seeds.flags.writeable
+    rows, cols = J.structure()
+    np.testing.assert_array_equal(M.toarray()[rows, cols], M.data)
+    # the dense seeds, once built, give the same values through a backend that needs them
+    R = sparsead.jacobian(f, x, backend=sparsead.backends.Custom(
+        jvp=lambda x, V: np.stack([(f(x + 1e-7 * v) - f(x)) / 1e-7 for v in V])),
+        coloring=J.coloring)
+    np.testing.assert_allclose(R.toarray(), M.toarray(), rtol=1e-4, atol=1e-3)
+
+
+def test_plan_of_a_large_pattern_stays_within_a_few_bytes_per_nonzero():
+    P = brusselator_sparsity(96)  # 110592 nonzeros
+    J = sparsead.prepare_jacobian(make_brusselator_numpy(96), brusselator_initial(96),
+                                  sparsity=P)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        plan = build_plan(J.sparsity, J.coloring, fmt="csr")
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    nnz = P.nnz
+    # int32 indices + int32 gather index (+ indptr and colors, per row/column)
+    assert (kept - before) / nnz <= 12, (kept - before) / nnz
+    assert (peak - before) / nnz <= 24, (peak - before) / nnz
+    assert plan.nnz == nnz
