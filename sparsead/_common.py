@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -179,6 +181,35 @@ def store_chunk_values(data: np.ndarray | None, chunk: Chunk, vals: Any, backend
     return data
 
 
+class _ValuePool:
+    """Value arrays of results the caller no longer holds, handed out again.
+
+    A new large array costs a page fault per 4 KiB page when it is first written (on
+    some virtual machines more than the whole gather). Every result's ``data`` is a
+    view of one of at most ``keep`` pooled buffers; a buffer is reused only when nothing
+    but the pool refers to it (no matrix, no view of its values is alive anywhere), so a
+    result the caller still holds is never overwritten.
+    """
+
+    def __init__(self, size: int, dtype: Any, keep: int = 2) -> None:
+        self.size, self.dtype, self.keep = int(size), np.dtype(dtype), keep
+        self._buffers: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> np.ndarray:
+        """An uninitialized ``(size,)`` array nobody else refers to."""
+        with self._lock:
+            for buf in self._buffers:
+                # references: the list, the loop variable and getrefcount's argument
+                if sys.getrefcount(buf) <= 3:
+                    return buf.view()
+            buf = np.empty(self.size, dtype=self.dtype)
+            if len(self._buffers) < self.keep:
+                self._buffers.append(buf)
+                return buf.view()
+            return buf
+
+
 class PreparedMatrix:
     """What a prepared sparse Jacobian and Hessian share: a :class:`Plan` fixing the
     structure, and evaluation into a new or a given (``out=``) matrix through the
@@ -241,7 +272,10 @@ class PreparedMatrix:
         if out is None:
             if self._adopts_values:
                 return None
-            return np.empty(self.nnz, dtype=dtype)
+            pool = self._value_pool
+            if pool is None or pool.dtype != dtype:
+                pool = self._value_pool = _ValuePool(self.nnz, dtype)
+            return pool.take()
         self._plan.check_out(out, dtype)
         return out.data
 
@@ -280,6 +314,8 @@ class PreparedMatrix:
             self._fast_tried = True
             self._fast = self._make_fast()
         return out if out is not None else self._plan.new_matrix(data)
+
+    _value_pool: _ValuePool | None = None
 
     #: Product kind of the fast path ("jvp", "vjp", "hvp"; None: no fast path).
     _fast_kind: str | None = None

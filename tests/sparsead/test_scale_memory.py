@@ -56,3 +56,25 @@ def test_plan_of_a_large_pattern_stays_within_a_few_bytes_per_nonzero():
     assert (kept - before) / nnz <= 12, (kept - before) / nnz
     assert (peak - before) / nnz <= 24, (peak - before) / nnz
     assert plan.nnz == nnz
+
+
+def test_results_still_held_are_never_overwritten():
+    """Value buffers are reused only once no result (nor any view of its values) is alive."""
+    N = 8
+    f, x = make_brusselator_numpy(N), brusselator_initial(N)
+    J = sparsead.prepare_jacobian(f, x)
+    first = J(x)
+    kept = first.data[::2]  # a view of the values outlives the matrix
+    expected = first.toarray()
+    del first
+    x2 = x * 1.5
+    results = [J(x2) for _ in range(4)]  # all alive at once: four distinct buffers
+    ptrs = {r.data.__array_interface__["data"][0] for r in results}
+    assert len(ptrs) == 4
+    np.testing.assert_array_equal(kept, expected[J.structure()][::2])
+    for r in results[1:]:
+        np.testing.assert_array_equal(r.data, results[0].data)
+    del results
+    reused = [J(x).data.__array_interface__["data"][0] for _ in range(3)]
+    assert len(set(reused)) == 1  # a dropped result's buffer is handed out again
+    np.testing.assert_array_equal(J(x).toarray(), expected)
