@@ -291,6 +291,7 @@ def growth_exponents(sizes: list[dict[str, Any]], min_nnz: int = 0) -> dict[str,
     lognnz = np.log([s["nnz"] for s in ok])
     series = {stage: [s["stages"].get(stage) for s in ok] for stage in STAGES}
     series["steady J(x)"] = [s["steady"] for s in ok]
+    series["f(x) itself"] = [s["f"] for s in ok]  # the reference J(x) is measured against
     series["peak memory"] = [s["peak_bytes"] for s in ok]
     out = {}
     for name, values in series.items():
@@ -320,8 +321,8 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
          "met": big["f_evals"] <= MAX_F_EVALS},
         {"target": f"growth exponents against nnz <= {MAX_EXPONENT}, all sizes",
          "measured": ", ".join(f"{k} {v:.2f}" for k, v in results["exponents"].items()),
-         "met": all(v <= MAX_EXPONENT for v in results["exponents"].values())
-         if results["exponents"] else None},
+         "met": all(v <= MAX_EXPONENT for k, v in results["exponents"].items()
+                    if k != "f(x) itself") if results["exponents"] else None},
     ]
     large = results.get("exponents_large")
     if large:
@@ -329,7 +330,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "target": f"growth exponents against nnz <= {MAX_EXPONENT}, sizes with nnz >= "
                       f"{LARGE_NNZ:.0e}",
             "measured": ", ".join(f"{k} {v:.2f}" for k, v in large.items()),
-            "met": all(v <= MAX_EXPONENT for v in large.values())})
+            "met": all(v <= MAX_EXPONENT for k, v in large.items() if k != "f(x) itself")})
     jax = [s for s in results.get("jax_sizes", []) if "error" not in s]
     by_n = {s["N"]: s for s in fd}
     pairs = [(s, by_n[s["N"]]) for s in jax if s["N"] in by_n]
@@ -518,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if a.from_json:
         results = json.loads(a.from_json.read_text())
+        results["exponents"] = growth_exponents(results["sizes"])
+        results["exponents_large"] = growth_exponents(results["sizes"], LARGE_NNZ)
+        results["targets"] = check_targets(results)
     else:
         sizes = a.sizes or (QUICK_SIZES if a.quick else SIZES)
         results = {"meta": machine(), "sizes": [], "jax_sizes": []}
