@@ -28,11 +28,13 @@ from ._cli import warmup
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, greedy_color, iterated_greedy
 from ._orderings import GRAPH_ORDERINGS, ORDER_NAMES, ORDERINGS, NeighborhoodGraph
+from ._pattern import is_symmetric_pattern
 from ._result import PROBLEMS, ColoringResult
 
 __all__ = [
     "color",
     "check",
+    "is_symmetric_pattern",
     "ColoringResult",
     "ColoringError",
     "ORDERINGS",

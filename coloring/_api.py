@@ -8,14 +8,15 @@ from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from ._errors import ColoringError
-from ._greedy import IMPROVEMENTS, greedy_color
+from ._greedy import IMPROVEMENTS, distance2_work, greedy_color, pass_work
 from ._orderings import GRAPH_ORDERINGS, ORDERINGS, NeighborhoodGraph
 from ._pattern import as_pattern, is_symmetric_pattern, transpose_pattern
 from ._result import PROBLEMS, ColoringResult
 
-__all__ = ["color", "check", "BEST_ORDERS", "DEFAULT_IMPROVE_ITERATIONS"]
+__all__ = ["color", "check", "BEST_ORDERS", "DEFAULT_IMPROVE_ITERATIONS", "IMPROVE_MIN_WORK"]
 
 #: Orders worth trying together: ``color(A, order=BEST_ORDERS, improve=True)``.
 BEST_ORDERS: tuple[str, ...] = ("largest_first", "smallest_last", "incidence_degree",
@@ -23,6 +24,11 @@ BEST_ORDERS: tuple[str, ...] = ("largest_first", "smallest_last", "incidence_deg
 
 #: Greedy passes of the improvement when ``improve=True``.
 DEFAULT_IMPROVE_ITERATIONS = 100
+
+#: Adjacency entries the improvement may always visit under an ``effort`` budget
+#: (column and row problems): patterns up to a few hundred thousand nonzeros get every
+#: pass they ask for, the budget only bites on large ones.
+IMPROVE_MIN_WORK = 2**25
 
 _SYMMETRIC = ("star", "acyclic")
 
@@ -72,7 +78,7 @@ def _max_count(indptr: np.ndarray) -> int:
 
 def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest_first", *,
           seed: Any = None, improve: bool | int = False, time_limit: float | None = None,
-          symmetrize: bool = False) -> ColoringResult:
+          symmetrize: bool = False, effort: float | None = None) -> ColoringResult:
     """Color the columns (or rows) of a sparsity pattern for compressed differentiation.
 
     Parameters
@@ -99,10 +105,18 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         (:mod:`coloring._symmetric_improve`). Never increases the number of colors.
     time_limit : float, optional
         Seconds allowed to the improvement pass (checked between passes). Default: as
-        long as the orderings took, and at least 0.1 s.
+        long as the orderings took, and at least 0.1 s; no time limit when ``effort``
+        is given.
     symmetrize : bool
         Star and acyclic problems: color ``A | A.T`` instead of raising on a
         non-symmetric pattern.
+    effort : float, optional
+        Column and row problems: a deterministic budget of the improvement pass. Its
+        passes may visit at most ``effort`` times the adjacency entries the orders
+        visited (the degree computation and the greedy pass of each order tried), and
+        at least :data:`IMPROVE_MIN_WORK`. The result then depends on the pattern only,
+        not on the machine or its load, and the cost of the whole coloring stays
+        linear in the work of the orders.
 
     Returns
     -------
@@ -142,7 +156,10 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     lower = _max_count(graph.p2)  # rows' columns (column problem) or columns' rows (row)
     best, best_k, best_name, tried = None, None, "", {}
     start = time.perf_counter()
+    order_work = 0
     for name in orders:
+        order_work += (distance2_work(graph) if name not in ("natural", "random") else 0)
+        order_work += pass_work(graph)
         perm = GRAPH_ORDERINGS[name](graph, seed)
         colors = greedy_color(graph, perm)
         k = int(colors.max()) + 1 if colors.size else 0
@@ -152,11 +169,16 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         if best_k <= lower:
             break
     if iterations and best_k > lower:
-        if time_limit is None:
+        work_limit = None
+        if effort is not None:
+            if not effort >= 0:
+                raise ColoringError(f"effort must be a number >= 0, got {effort!r}")
+            work_limit = max(float(IMPROVE_MIN_WORK), effort * order_work)
+        elif time_limit is None:
             time_limit = max(0.1, time.perf_counter() - start)
         improved = IMPROVEMENTS["iterated_greedy"](graph, best, iterations=iterations,
                                                    time_limit=time_limit, lower_bound=lower,
-                                                   seed=seed)
+                                                   seed=seed, work_limit=work_limit)
         best_k_improved = int(improved.max()) + 1
         if best_k_improved < best_k:
             best, best_name = improved, best_name + "+iterated_greedy"
@@ -259,16 +281,24 @@ def clique_lower_bound(indptr: np.ndarray, indices: np.ndarray, *, starts: int =
     return best
 
 
-def _duplicate_pair(keys: np.ndarray) -> tuple[int, int] | None:
-    """Positions ``(p, q)`` of two equal entries of ``keys``, or None."""
-    if keys.size < 2:
-        return None
-    perm = np.argsort(keys, kind="stable")
-    sk = keys[perm]
-    dup = np.flatnonzero(sk[1:] == sk[:-1])
-    if dup.size == 0:
-        return None
-    return int(perm[dup[0]]), int(perm[dup[0] + 1])
+@njit(cache=True)
+def _first_conflict(indptr, indices, colors, ncolors):
+    """``(node, u, w)``: two vertices ``u``, ``w`` of one color next to the same node
+    (``indices[indptr[node]:indptr[node+1]]`` lists a node's vertices), or (-1, -1, -1).
+
+    One pass over the structure with a stamp per color: ``O(nnz + ncolors)``.
+    """
+    stamp = np.full(ncolors, -1, np.int64)
+    holder = np.zeros(ncolors, np.int64)
+    for node in range(indptr.size - 1):
+        for a in range(indptr[node], indptr[node + 1]):
+            u = indices[a]
+            c = colors[u]
+            if stamp[c] == node:
+                return node, holder[c], u
+            stamp[c] = node
+            holder[c] = u
+    return -1, -1, -1
 
 
 def check(A: Any, result: ColoringResult) -> None:
@@ -298,7 +328,10 @@ def check(A: Any, result: ColoringResult) -> None:
     """
     if not isinstance(result, ColoringResult):
         raise ColoringError(f"expected a ColoringResult, got {type(result).__name__}")
-    P = as_pattern(A)
+    # a canonical int64 CSR input is read as it is (checking needs no copy of it)
+    canonical = (sp.issparse(A) and A.format == "csr" and A.indices.dtype == np.int64
+                 and A.indptr.dtype == np.int64 and A.has_canonical_format)
+    P = A if canonical else as_pattern(A)
     m, n = P.shape
     problem = result.problem
     colors = np.asarray(result.colors)
@@ -316,16 +349,14 @@ def check(A: Any, result: ColoringResult) -> None:
             P = as_pattern(P + P.T)
         module.check_symmetric(P.indptr, P.indices, colors, problem)
         return
-    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(P.indptr))
-    cols = P.indices
     k = max(result.ncolors, 1)
     # column problem: columns (colored) sharing a row must differ; row problem: mirrored
-    colored, shared, names = ((cols, rows, ("columns", "row")) if problem == "column"
-                              else (rows, cols, ("rows", "column")))
-    pair = _duplicate_pair(shared * k + colors[colored])
-    if pair is not None:
-        p, q = pair
+    if problem == "column":
+        indptr, indices, names = P.indptr, P.indices, ("columns", "row")
+    else:
+        (indptr, indices), names = transpose_pattern(P), ("rows", "column")
+    node, u, w = _first_conflict(indptr, indices, np.ascontiguousarray(colors, np.int64), k)
+    if node >= 0:
         raise ColoringError(
-            f"{names[0]} {colored[p]} and {colored[q]} both have color "
-            f"{colors[colored[p]]} and share {names[1]} {shared[p]}: not structurally "
-            f"orthogonal")
+            f"{names[0]} {u} and {w} both have color {colors[u]} and share {names[1]} "
+            f"{node}: not structurally orthogonal")

@@ -14,7 +14,7 @@ from numba import njit
 
 from ._orderings import NeighborhoodGraph
 
-__all__ = ["greedy_color", "iterated_greedy", "IMPROVEMENTS"]
+__all__ = ["greedy_color", "iterated_greedy", "IMPROVEMENTS", "distance2_work", "pass_work"]
 
 
 @njit(cache=True)
@@ -84,12 +84,43 @@ def _greedy_bitmask(order, p1, i1, nnodes, nwords):
     return colors, True
 
 
+@njit(cache=True)
+def _greedy_bitmask64(order, p1, i1, nnodes):
+    """:func:`_greedy_bitmask` with one 64-bit word per node (at most 64 colors), the
+    common case, as scalar operations: about twice as fast as the general loop."""
+    n = p1.size - 1
+    colors = np.full(n, -1, np.int64)
+    masks = np.zeros(nnodes, np.uint64)
+    one = np.uint64(1)
+    full = ~np.uint64(0)
+    for t in range(order.size):
+        v = order[t]
+        acc = np.uint64(0)
+        for a in range(p1[v], p1[v + 1]):
+            acc |= masks[i1[a]]
+        if acc == full:
+            return colors, False
+        free = ~acc
+        c = 0
+        while (free & one) == 0:
+            free >>= one
+            c += 1
+        bit = one << np.uint64(c)
+        for a in range(p1[v], p1[v + 1]):
+            masks[i1[a]] |= bit
+        colors[v] = c
+    return colors, True
+
+
 def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
     """Dispatch: bit masks on bipartite graphs with few colors, else the general kernel."""
     g = graph
     if g.is_bipartite:
         nnodes = g.p2.size - 1
-        for nwords in (1, 4):
+        colors, ok = _greedy_bitmask64(order, g.p1, g.i1, nnodes)
+        if ok:
+            return colors
+        for nwords in (4,):
             colors, ok = _greedy_bitmask(order, g.p1, g.i1, nnodes, nwords)
             if ok:
                 return colors
@@ -134,6 +165,26 @@ def greedy_color(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
     return _greedy_graph(graph, order)
 
 
+def distance2_work(graph: NeighborhoodGraph) -> int:
+    """Adjacency entries a distance-2 scan of every vertex visits:
+    ``sum over v of sum over r in L1[v] of |L2[r]|``, the work of a degree-based order.
+
+    Computed from counts in ``O(n + nnz)`` without a temporary of size ``nnz``.
+    """
+    g = graph
+    if g.i1.size == 0:
+        return 0
+    lens2 = np.diff(g.p2)
+    return int(np.dot(np.bincount(g.i1, minlength=lens2.size), lens2))
+
+
+def pass_work(graph: NeighborhoodGraph) -> int:
+    """Adjacency entries one greedy pass visits: twice the first level on a bipartite
+    graph (bit-mask kernel), the full distance-2 scan otherwise; plus one per vertex."""
+    g = graph
+    return g.n + (2 * int(g.i1.size) if g.is_bipartite else distance2_work(g))
+
+
 def _class_ranks(strategy: str, colors: np.ndarray, ncolors: int,
                  rng: np.random.Generator) -> np.ndarray:
     """Rank of each color class in the next greedy pass (lower rank = colored earlier)."""
@@ -160,7 +211,7 @@ _CLASS_STRATEGY_CYCLE = ("reverse", "largest_first", "reverse", "random", "large
 def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
                     iterations: int = 100, time_limit: float | None = None,
                     lower_bound: int = 0, patience: int | None = 20,
-                    seed=None) -> np.ndarray:
+                    seed=None, work_limit: float | None = None) -> np.ndarray:
     """Culberson's iterated greedy: recolor greedily, visiting color classes in turn.
 
     J. C. Culberson, "Iterated greedy graph coloring and the difficulty landscape",
@@ -185,6 +236,10 @@ def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
         Stop after this many passes in a row without fewer colors (None: never).
     seed : optional
         Seed of the random class orders.
+    work_limit : float, optional
+        Adjacency entries the passes may visit in all (see :func:`pass_work`): a pass
+        that would exceed it is not started. Unlike ``time_limit`` it gives the same
+        result on any machine and under any load.
 
     Returns
     -------
@@ -200,7 +255,10 @@ def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
     start = time.perf_counter()
     g = graph
     since_best = 0
+    cost = pass_work(g) if work_limit is not None else 0
     for it in range(iterations):
+        if work_limit is not None and (it + 1) * cost > work_limit:
+            break
         if best_k <= lower_bound:
             break
         if patience is not None and since_best >= patience:
@@ -218,10 +276,11 @@ def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
     return best
 
 
-def _improve_iterated_greedy(graph, colors, *, iterations, time_limit, lower_bound, seed):
+def _improve_iterated_greedy(graph, colors, *, iterations, time_limit, lower_bound, seed,
+                             work_limit=None):
     """Culberson's iterated greedy with the default patience (see :func:`iterated_greedy`)."""
     return iterated_greedy(graph, colors, iterations=iterations, time_limit=time_limit,
-                           lower_bound=lower_bound, seed=seed)
+                           lower_bound=lower_bound, seed=seed, work_limit=work_limit)
 
 
 IMPROVEMENTS = {

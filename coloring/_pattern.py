@@ -92,6 +92,12 @@ def as_pattern(A: Any) -> sp.csr_array:
 
 
 def _frozen_int64(a: np.ndarray) -> np.ndarray:
+    """A read-only int64 copy of ``a``; ``a`` itself when it is already a read-only int64
+    array owning its memory (nobody holds a writeable view of it): a pattern handed on
+    from one package to the next is then not copied again."""
+    if (a.dtype == np.int64 and a.base is None and not a.flags.writeable
+            and a.flags.c_contiguous):
+        return a
     out = np.array(a, dtype=np.int64, copy=True, order="C")
     out.flags.writeable = False
     return out

@@ -33,6 +33,7 @@ array([1., 2., 0., 0., 0.])
 from . import backends
 from ._errors import (
                       BackendUnavailableError,
+                      ColorEvaluationError,
                       SparseADError,
                       SparsityDetectionError,
                       UnsupportedProductError,
@@ -56,5 +57,5 @@ __all__ = [
     "ode_jacobian", "ODEJacobian", "least_squares_jacobian", "trust_constr_hessian",
     "IpoptAdapter",
     "SparseADError", "SparsityDetectionError", "BackendUnavailableError",
-    "UnsupportedProductError",
+    "UnsupportedProductError", "ColorEvaluationError",
 ]

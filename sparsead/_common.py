@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -27,7 +29,8 @@ def resolve_backend(backend: Any, grad: Callable | None = None) -> Backend:
     if isinstance(backend, str) and backend == "fd":
         return FiniteDifferences(grad=grad)
     if isinstance(backend, FiniteDifferences):
-        return FiniteDifferences(method=backend.method, rel_step=backend.rel_step, grad=grad)
+        return FiniteDifferences(method=backend.method, rel_step=backend.rel_step, grad=grad,
+                                 executor=backend.executor)
     raise SparseADError("grad= is only used by the 'fd' backend (finite differences of the "
                         "gradient); other backends differentiate f themselves")
 
@@ -178,6 +181,35 @@ def store_chunk_values(data: np.ndarray | None, chunk: Chunk, vals: Any, backend
     return data
 
 
+class _ValuePool:
+    """Value arrays of results the caller no longer holds, handed out again.
+
+    A new large array costs a page fault per 4 KiB page when it is first written (on
+    some virtual machines more than the whole gather). Every result's ``data`` is a
+    view of one of at most ``keep`` pooled buffers; a buffer is reused only when nothing
+    but the pool refers to it (no matrix, no view of its values is alive anywhere), so a
+    result the caller still holds is never overwritten.
+    """
+
+    def __init__(self, size: int, dtype: Any, keep: int = 2) -> None:
+        self.size, self.dtype, self.keep = int(size), np.dtype(dtype), keep
+        self._buffers: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> np.ndarray:
+        """An uninitialized ``(size,)`` array nobody else refers to."""
+        with self._lock:
+            for buf in self._buffers:
+                # references: the list, the loop variable and getrefcount's argument
+                if sys.getrefcount(buf) <= 3:
+                    return buf.view()
+            buf = np.empty(self.size, dtype=self.dtype)
+            if len(self._buffers) < self.keep:
+                self._buffers.append(buf)
+                return buf.view()
+            return buf
+
+
 class PreparedMatrix:
     """What a prepared sparse Jacobian and Hessian share: a :class:`Plan` fixing the
     structure, and evaluation into a new or a given (``out=``) matrix through the
@@ -249,16 +281,20 @@ class PreparedMatrix:
     def structure(self) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, cols)`` of the stored values, in the order of :meth:`values` (the
         ``uplo`` triangle for a Hessian, as Ipopt's ``hessianstructure`` wants)."""
-        return self._plan.rows, self._plan.cols
+        return self._plan.coordinates()
 
     def _data_for(self, out: Any) -> np.ndarray | None:
         """Where ``_fill`` writes: ``out.data``, a new array, or None when the values of
         the backend's single fused product become the new matrix's data (no copy)."""
-        dtype = self._plan.seeds.dtype
+        dtype = self._plan.dtype
         if out is None:
             if self._adopts_values:
                 return None
-            return np.empty(self.nnz, dtype=dtype)
+            pool = self._value_pool
+            # a local pattern may switch to a structure with another nnz
+            if pool is None or pool.dtype != dtype or pool.size != self.nnz:
+                pool = self._value_pool = _ValuePool(self.nnz, dtype)
+            return pool.take()
         self._plan.check_out(out, dtype)
         return out.data
 
@@ -287,7 +323,7 @@ class PreparedMatrix:
         if (fast is not None and args is None
                 and (type(x) is np.ndarray or isinstance(x, self._native_types))
                 and x.shape == self._x_shape and x.dtype == self._x_dtype):
-            dtype = self._plan.seeds.dtype
+            dtype = self._plan.dtype
             if out is not None:
                 self._plan.check_out(out, dtype)
             data, wait = fast(x)
@@ -305,6 +341,8 @@ class PreparedMatrix:
             self._fast_tried = True
             self._fast = self._make_fast()
         return out if out is not None else self._plan.new_matrix(data)
+
+    _value_pool: _ValuePool | None = None
 
     #: Product kind of the fast path ("jvp", "vjp", "hvp"; None: no fast path).
     _fast_kind: str | None = None
@@ -336,7 +374,7 @@ class PreparedMatrix:
         """The stored values at ``x`` in the order of :meth:`structure` (1-D array)."""
         if self._local is not None:
             self._local.update(self, x, args)
-        dtype = self._plan.seeds.dtype
+        dtype = self._plan.dtype
         if out is None:
             out = np.empty(self.nnz, dtype=dtype)
         elif out.shape != (self.nnz,) or out.dtype != dtype:

@@ -19,3 +19,12 @@ class BackendUnavailableError(ImportError):
 
 class UnsupportedProductError(NotImplementedError):
     """A backend cannot compute the requested product (e.g. ``"fd"`` Hessians without ``grad=``)."""
+
+
+class ColorEvaluationError(RuntimeError):
+    """The evaluation of one color's product failed in an executor's worker; ``color``
+    is its index and the worker's exception is the ``__cause__``."""
+
+    def __init__(self, message: str, color: int) -> None:
+        super().__init__(message)
+        self.color = color

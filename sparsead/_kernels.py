@@ -16,10 +16,18 @@ def gather_divide(src, flat_index, divisor, entry_input, out):
 
 @njit(cache=True, nogil=True)
 def perturb(x, h, cols, sign, out):
-    """``out = x``, then ``out[cols] += sign * h[cols]`` (one color's perturbed point)."""
-    out[:] = x
+    """``out[cols] = x[cols] + sign * h[cols]`` (one color's perturbed point; ``out``
+    equals ``x`` elsewhere, see :func:`restore`): O(len(cols)), not O(n)."""
     for j in cols:
         out[j] = x[j] + sign * h[j]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def restore(x, cols, out):
+    """``out[cols] = x[cols]``: undo :func:`perturb`."""
+    for j in cols:
+        out[j] = x[j]
     return out
 
 
@@ -56,3 +64,21 @@ def fd_steps(x, rstep, rel_step, method, h, dx):
             dx[j] = (xj + hj) - (xj - hj)
         else:
             dx[j] = hj
+
+
+@njit(cache=True, nogil=True)
+def column_row_flat_index(indptr, indices, colors, column, m, n, flat):
+    """Gather index of a column (``column``) or row coloring, in CSR order, in place.
+
+    Entry ``(i, j)`` is read from the batch-first products at ``colors[j] * m + i``
+    (column coloring, products ``(k, m)``) or ``colors[i] * n + j`` (row coloring,
+    products ``(k, n)``). One pass, no coordinate arrays.
+    """
+    for i in range(indptr.size - 1):
+        for a in range(indptr[i], indptr[i + 1]):
+            j = indices[a]
+            if column:
+                flat[a] = colors[j] * m + i
+            else:
+                flat[a] = colors[i] * n + j
+    return flat

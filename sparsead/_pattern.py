@@ -37,7 +37,15 @@ def as_pattern(sparsity: Any, shape: tuple[int, int], what: str) -> sp.csr_array
     P.sum_duplicates()
     P.sort_indices()
     P.data = np.ones(P.indices.size, dtype=bool)
+    # read-only int64 arrays of its own: the coloring package shares them, not copies them
+    P.indptr, P.indices = _own_frozen_int64(P.indptr), _own_frozen_int64(P.indices)
     return P
+
+
+def _own_frozen_int64(a: np.ndarray) -> np.ndarray:
+    out = a if a.dtype == np.int64 and a.base is None else np.array(a, dtype=np.int64)
+    out.flags.writeable = False
+    return out
 
 
 def _tracer():

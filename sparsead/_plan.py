@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import coloring as _coloring
 
 from ._errors import SparseADError
+from ._kernels import column_row_flat_index
 
 #: Orders tried by default for Hessians (star/acyclic), keeping the fewest colors (see
 #: :func:`coloring.color`).
@@ -36,11 +37,14 @@ JACOBIAN_DEFAULT_ORDERS: tuple[str, ...] = ("largest_first",)
 #: Default options of :func:`coloring.color`: the orders are tried on each side (column,
 #: row), then up to 20 passes of the improvement (Culberson's iterated greedy) run on the
 #: winner only (Hessians default to no improvement: star/acyclic passes cost more). On the
-#: Brusselator that gives 10 colors (9 for some N) for every N from 8 to 256, in ~0.03 s
-#: at N=128. A fixed seed and a time limit far above what the passes need keep the
-#: default deterministic, on a loaded machine too. ``coloring={"improve": 0}`` is cheapest.
+#: Brusselator that gives 10 colors (9 for some N) for every N from 8 to 2236. The passes
+#: have a budget counted in adjacency entries visited, not in seconds (``effort``: at
+#: most as much work as the order itself, and at least ``coloring.IMPROVE_MIN_WORK``), so
+#: the result is deterministic on any machine and the coloring stays linear in the
+#: pattern's size; small patterns get all 20 passes. ``coloring={"improve": 0}`` is
+#: cheapest, ``coloring={"effort": 4.0}`` searches longer on large patterns.
 DEFAULT_COLORING_OPTIONS: dict[str, Any] = {"order": DEFAULT_ORDERS, "improve": 20,
-                                            "time_limit": 2.0, "seed": 1}
+                                            "effort": 1.0, "seed": 1}
 
 FORMATS = ("csr", "csc", "coo")
 UPLOS = ("F", "L", "U")
@@ -115,16 +119,71 @@ def star_flat_index(rows, cols, colors, n):
     return flat.astype(np.int64), entry_input.astype(np.int64)
 
 
+class SeedColumns:
+    """The 0/1 seed rows of colors ``start..stop-1`` as the variables of each color.
+
+    What the finite-difference backend needs (``columns[c]``: the inputs moved by
+    color ``c``) without the dense ``(k, n)`` matrix; ``shape`` and ``dtype`` are those
+    of the dense seeds, which ``numpy.asarray`` builds if someone asks.
+    """
+
+    def __init__(self, columns: list[np.ndarray], width: int, dtype: Any) -> None:
+        self.columns = columns
+        self.shape = (len(columns), int(width))
+        self.dtype = np.dtype(dtype)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        S = np.zeros(self.shape, dtype=self.dtype if dtype is None else dtype)
+        for c, cols in enumerate(self.columns):
+            S[c, cols] = 1
+        return S
+
+
+def _columns_by_color(colors: np.ndarray, start: int, stop: int) -> list[np.ndarray]:
+    """Inputs of each color ``start..stop-1``, increasing (one stable sort, int32/64)."""
+    idt = np.int32 if colors.size < 2**31 - 1 else np.int64
+    order = np.argsort(colors, kind="stable").astype(idt)
+    bounds = np.searchsorted(colors[order], np.arange(start, stop + 1))
+    return [_frozen(order[bounds[c]:bounds[c + 1]]) for c in range(stop - start)]
+
+
 @dataclass
 class Chunk:
-    """Seeds ``seeds[start:stop]`` and where their products land in the output data."""
+    """Seeds ``seeds[start:stop]`` and where their products land in the output data.
+
+    The dense seed rows are built on first use (``seeds``) from the colors when the
+    plan was made without them; ``seed_columns`` gives the same seeds as index lists.
+    """
 
     start: int
     stop: int
-    seeds: np.ndarray              # seeds[start:stop] as its own C-contiguous array
+    _seeds: np.ndarray | None      # seeds[start:stop] as its own C-contiguous array
     positions: np.ndarray | None   # output positions filled by this chunk (None: all)
     flat_index: np.ndarray         # into the chunk's (stop-start, width) products
     entry_input: np.ndarray
+    colors: np.ndarray | None = None  # color of every seed column (lazy seeds)
+    width: int = 0
+    dtype: Any = None
+    _columns: SeedColumns | None = field(default=None, repr=False)
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """The chunk's dense, read-only 0/1 seed rows ``(stop - start, width)``."""
+        if self._seeds is None:
+            self._seeds = _frozen(np.asarray(self.seed_columns))
+        return self._seeds
+
+    @property
+    def seed_columns(self) -> SeedColumns:
+        """The same seeds as the inputs of each color (no dense matrix)."""
+        if self._columns is None:
+            if self.colors is not None:
+                cols = _columns_by_color(self.colors, self.start, self.stop)
+            else:
+                cols = [_frozen(np.flatnonzero(row)) for row in self._seeds]
+            self._columns = SeedColumns(cols, self.width or self._seeds.shape[1],
+                                        self.dtype or self._seeds.dtype)
+        return self._columns
 
 
 @dataclass
@@ -135,7 +194,7 @@ class Plan:
     shape: tuple[int, int]         # of the output matrix
     width: int                     # seed length (n for column/star/acyclic, m for row)
     product_width: int             # columns of the batch-first products
-    seeds: np.ndarray              # (ncolors, width), C-contiguous
+    _seeds: np.ndarray | None      # (ncolors, width), C-contiguous; None: built on first use
     format: str
     rows: np.ndarray               # coordinates of the stored values, in output order
     cols: np.ndarray
@@ -147,13 +206,42 @@ class Plan:
     chunks: list[Chunk] = field(default_factory=list)
     _template: Any = field(default=None, repr=False)
 
+    ncolors: int = -1
+    dtype: Any = None              # of the values (and of the seeds)
+
+    def __post_init__(self) -> None:
+        # rows/cols of a csr plan are derived on first use (see coordinates)
+        self._nnz = int(self.indices.size if self.rows is None else self.rows.size)
+        if self._seeds is not None:
+            self.ncolors, self.dtype = int(self._seeds.shape[0]), self._seeds.dtype
+
     @property
-    def ncolors(self) -> int:
-        return int(self.seeds.shape[0])
+    def seeds(self) -> np.ndarray:
+        """The dense read-only 0/1 seed matrix ``(ncolors, width)``, built on first use
+        for a plan made from colors (the fd backend never needs it)."""
+        if self._seeds is None:
+            whole = [c for c in self.chunks if c.start == 0 and c.stop == self.ncolors]
+            self._seeds = (whole[0].seeds if whole else
+                           np.concatenate([c.seeds for c in self.chunks]) if self.chunks
+                           else np.zeros((self.ncolors, self.width), self.dtype))
+            _frozen(self._seeds)
+        return self._seeds
 
     @property
     def nnz(self) -> int:
-        return int(self.rows.size)
+        return self._nnz
+
+    def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, cols)`` of the stored values in output order (read-only).
+
+        A csr plan holds only ``indptr``/``indices``; the coordinates are expanded from
+        them when first asked for (by ``structure()``), not at preparation.
+        """
+        if self.rows is None:
+            rows = np.repeat(np.arange(self.shape[0], dtype=self.indices.dtype),
+                             np.diff(self.indptr))
+            self.rows, self.cols = _frozen(rows), self.indices
+        return self.rows, self.cols
 
     def new_matrix(self, data: np.ndarray):
         """A scipy sparse array of this plan's format holding ``data`` (no copy).
@@ -172,7 +260,7 @@ class Plan:
     def _build_template(self, data: np.ndarray):
         m, n = self.shape
         if self.format == "coo":
-            M = sp.coo_array((data, (self.rows, self.cols)), shape=(m, n))
+            M = sp.coo_array((data, self.coordinates()), shape=(m, n))
             M.coords = tuple(_frozen(np.array(c)) for c in M.coords)
             _ = M.has_canonical_format  # cached in the template, and so in every copy
             return M
@@ -197,8 +285,9 @@ class Plan:
                                 f"(the prepared pattern); pass a matrix from an earlier call")
         if self.format == "coo":
             r, c = out.coords
-            same = (r is self.rows and c is self.cols) or (
-                np.array_equal(r, self.rows) and np.array_equal(c, self.cols))
+            rows, cols = self.coordinates()
+            same = (r is rows and c is cols) or (
+                np.array_equal(r, rows) and np.array_equal(c, cols))
         else:
             same = (out.indices is self.indices and out.indptr is self.indptr) or (
                 np.array_equal(out.indices, self.indices)
@@ -278,22 +367,27 @@ def _frozen(a: np.ndarray | None) -> np.ndarray | None:
     return a
 
 
-def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size):
+def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size, colors=None,
+            width=0, dtype=None):
     """Split the seeds; each chunk keeps its own seed array so that a backend caching
-    compiled products by seed identity (JAX) sees the same object on every call."""
+    compiled products by seed identity (JAX) sees the same object on every call.
+    With ``seeds`` None the chunks build their seeds from ``colors`` when first asked."""
     if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
                                    or chunk_size < 1):
         raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    lazy = {"colors": colors, "width": width, "dtype": dtype}
     if flat_index is None or chunk_size is None or chunk_size >= ncolors or ncolors == 0:
-        return [Chunk(0, ncolors, seeds, None, flat_index, entry_input)]
+        return [Chunk(0, ncolors, seeds, None, flat_index, entry_input, **lazy)]
     color_of = flat_index // pw
     out = []
     for start in range(0, ncolors, chunk_size):
         stop = min(start + chunk_size, ncolors)
         pos = np.flatnonzero((color_of >= start) & (color_of < stop))
-        out.append(Chunk(start, stop, _frozen(np.array(seeds[start:stop])), _frozen(pos),
+        out.append(Chunk(start, stop,
+                         None if seeds is None else _frozen(np.array(seeds[start:stop])),
+                         _frozen(pos),
                          _frozen(np.ascontiguousarray(flat_index[pos] - start * pw)),
-                         _frozen(np.ascontiguousarray(entry_input[pos]))))
+                         _frozen(np.ascontiguousarray(entry_input[pos])), **lazy))
     return out
 
 
@@ -342,10 +436,12 @@ def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
     if pattern.nnz == 0:  # nothing to compute: no products at all (f is still evaluated)
         k = 0
     width = m if problem == "row" else n
+    pw = n if problem in ("row", "star", "acyclic") else m
+    if problem in ("column", "row") and fmt == "csr" and uplo == "F":
+        return _column_row_csr_plan(pattern, problem, colors, k, width, pw, dtype, chunk_size)
     seeds = np.zeros((k, width), dtype=dtype)
     if k:
         seeds[colors, np.arange(width)] = 1
-    pw = n if problem in ("row", "star", "acyclic") else m
 
     P = sp.csr_array(pattern)
     P.sum_duplicates()
@@ -378,4 +474,38 @@ def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
     plan = Plan(problem, (m, n), width, pw, seeds, fmt, rows_o, cols_o, indices, indptr,
                 flat, entry, order)
     plan.chunks = _chunks(seeds, flat, entry, k, pw, chunk_size)
+    return plan
+
+
+def _index_dtype(*sizes: int) -> type:
+    """int32 when every index and flat position fits, else int64."""
+    return np.int32 if max(sizes) < 2**31 - 1 else np.int64
+
+
+def _column_row_csr_plan(pattern, problem, colors, k, width, pw, dtype, chunk_size) -> Plan:
+    """The plan of a Jacobian in CSR format: O(nnz) with no coordinate arrays and no
+    dense seed matrix (built on first use by a backend that needs one).
+
+    Index arrays are int32 when they fit; the input of every value of a column coloring
+    is its column, so ``entry_input`` *is* the plan's ``indices`` (one array, shared).
+    """
+    P = sp.csr_array(pattern)
+    P.sum_duplicates()
+    P.sort_indices()
+    m, n = P.shape
+    idt = _index_dtype(m + 1, n + 1, P.nnz + 1, max(k, 1) * pw)
+    indptr = _frozen(np.array(P.indptr, dtype=idt))
+    indices = _frozen(np.array(P.indices, dtype=idt))
+    flat = np.empty(indices.size, dtype=idt)
+    if k:
+        column_row_flat_index(indptr, indices, colors, problem == "column", m, n, flat)
+    flat = _frozen(flat)
+    if problem == "column":
+        entry = indices
+    else:
+        entry = _frozen(np.repeat(np.arange(m, dtype=idt), np.diff(indptr)))
+    plan = Plan(problem, (m, n), width, pw, None, "csr", None, None, indices, indptr,
+                flat, entry, None, ncolors=k, dtype=np.dtype(dtype))
+    plan.chunks = _chunks(None, flat, entry, k, pw, chunk_size, _frozen(colors), width,
+                          np.dtype(dtype))
     return plan

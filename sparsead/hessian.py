@@ -21,6 +21,7 @@ from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_hessian
 from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring
+from ._progress import StageProgress
 
 __all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]
 
@@ -113,7 +114,7 @@ class SparseHessian(PreparedMatrix):
                 direct = chunk.positions is None
                 vals = be.hvp_gather_entries(ctx, x, chunk.seeds, chunk.flat_index,
                                              chunk.entry_input, out=data if direct else None)
-                data = store_chunk_values(data, chunk, vals, be.name, plan.seeds.dtype)
+                data = store_chunk_values(data, chunk, vals, be.name, plan.dtype)
             return (ctx, x), data
         # acyclic: all products first, then substitution along the two-colored trees
         step = self._binding.chunk_size or plan.ncolors
@@ -137,7 +138,7 @@ class SparseHessian(PreparedMatrix):
         if data is not None:  # only for a CSR plan in the coloring's own order
             return self._plan.new_matrix(data)
         if self._csr_buffer is None:
-            dt = self._plan.seeds.dtype
+            dt = self._plan.dtype
             self._csr_buffer = self.coloring.decompress(
                 np.zeros(self.coloring.compressed_shape, dtype=dt), uplo=self.uplo)
         return self._csr_buffer
@@ -164,7 +165,8 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
                     chunk_size: int | None = None, sparsity_from: Callable | None = None,
                     sparsity_mode: str = "global",
                     with_gradient: bool = False,
-                    reuse_local_pattern: bool = False) -> SparseHessian:
+                    reuse_local_pattern: bool = False,
+                    progress: bool = False) -> SparseHessian:
     """Prepare the sparse Hessian of a scalar ``f`` at ``x``.
 
     Parameters
@@ -200,6 +202,10 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
         With ``sparsity_mode="local"``: use the pattern of the point of preparation at
         every x, without re-detection. Only correct when the branches of f never change
         which entries can be nonzero.
+    progress : bool
+        Show the stages (compile, detect, color, plan) as a progress bar, as
+        :func:`sparsead.prepare_jacobian` does; they are logged at INFO level on the
+        ``"sparsead"`` logger in any case.
 
     Returns
     -------
@@ -229,23 +235,37 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
     args = tuple(args)
     n = x.size
     kinds = frozenset({"hvp", "gradient"} if with_gradient else {"hvp"})
-    ctx = be.prepare(f, x, args, kinds=kinds)
-    out_shape = be.output_shape(ctx)
-    if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != 1:
-        raise SparseADError(f"a Hessian needs a scalar f, but f returns shape "
-                            f"{tuple(out_shape)}; use sparsead.jacobian for vector outputs")
-    redetect = sparsity is None and sparsity_mode == "local" and not reuse_local_pattern
+    stages = ("compile",) + (("detect",) if sparsity is None else ()) + ("color", "plan")
+    report = StageProgress(f"prepare_hessian (n={n})", stages, progress)
+    try:
+        with report.stage("compile", be.name):
+            ctx = be.prepare(f, x, args, kinds=kinds)
+        out_shape = be.output_shape(ctx)
+        if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != 1:
+            raise SparseADError(f"a Hessian needs a scalar f, but f returns shape "
+                                f"{tuple(out_shape)}; use sparsead.jacobian for vector "
+                                f"outputs")
+        redetect = (sparsity is None and sparsity_mode == "local"
+                    and not reuse_local_pattern)
 
-    def detect(x_at: np.ndarray, args_at: tuple) -> sp.csr_array:
-        found = detect_hessian(f, x_at, args_at, library=library,
-                               sparsity_from=sparsity_from, sparsity_mode=sparsity_mode)
-        return _symmetrize(as_pattern(found, (n, n), "Hessian"))
+        def detect(x_at: np.ndarray, args_at: tuple) -> sp.csr_array:
+            found = detect_hessian(f, x_at, args_at, library=library,
+                                   sparsity_from=sparsity_from, sparsity_mode=sparsity_mode)
+            return _symmetrize(as_pattern(found, (n, n), "Hessian"))
 
-    P = detect(x, args) if sparsity is None else _symmetrize(as_pattern(sparsity, (n, n),
-                                                                        "Hessian"))
-    result = choose_hessian_coloring(P, coloring)
-    dtype = np.result_type(x.dtype, np.float32)
-    plan = build_plan(P, result, fmt=format, uplo=uplo, dtype=dtype, chunk_size=chunk_size)
+        if sparsity is None:
+            with report.stage("detect"):
+                P = detect(x, args)
+        else:
+            P = _symmetrize(as_pattern(sparsity, (n, n), "Hessian"))
+        with report.stage("color", f"nnz={P.nnz}"):
+            result = choose_hessian_coloring(P, coloring)
+        dtype = np.result_type(x.dtype, np.float32)
+        with report.stage("plan", f"{result.ncolors} colors"):
+            plan = build_plan(P, result, fmt=format, uplo=uplo, dtype=dtype,
+                              chunk_size=chunk_size)
+    finally:
+        report.close()
     binding = _HessianBinding(be, ctx, f, x, args, kinds)
     binding.chunk_size = chunk_size
     H = SparseHessian(backend=be, binding=binding, x=x, pattern=P, coloring=result,

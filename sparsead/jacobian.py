@@ -7,6 +7,8 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+import coloring as _coloring
+
 from ._common import (
     ArgsBinding,
     PreparedMatrix,
@@ -29,6 +31,7 @@ from ._plan import (
     coloring_options,
     run_coloring,
 )
+from ._progress import StageProgress
 from .backends import Backend
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]
@@ -79,7 +82,7 @@ def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, m
     # Try every order on each side without the improvement pass, then improve only the
     # winner: the pass costs as much as all orders together and rarely changes the winner.
     improve = opts.pop("improve", False)
-    time_limit = opts.pop("time_limit", None)
+    budget = {key: opts.pop(key) for key in ("time_limit", "effort") if key in opts}
     best = None
     for side in sides:
         if best is not None and best.ncolors <= _lower_bound(P, side):
@@ -91,19 +94,30 @@ def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, m
         order = getattr(best, "order", "") or opts.get("order", "largest_first")
         order = order.split("+")[0]
         improved = run_coloring(P, best.problem, {**opts, "order": order, "improve": improve,
-                                                  "time_limit": time_limit})
+                                                  **budget})
         if improved.ncolors < best.ncolors:
             best = improved
     return best
 
 
 def _structurally_symmetric(P: sp.csr_array) -> bool:
-    """Whether the pattern equals its transpose (then row and column coloring coincide)."""
+    """Whether the pattern equals its transpose (then row and column coloring coincide);
+    one O(nnz) pass, no transposed copy."""
     if P.shape[0] != P.shape[1]:
         return False
-    T = sp.csr_array(P.T)
-    T.sort_indices()
-    return bool(np.array_equal(T.indptr, P.indptr) and np.array_equal(T.indices, P.indices))
+    return bool(_coloring.is_symmetric_pattern(P)[0])
+
+
+def _shared_pattern(P: sp.csr_array, result: Any) -> sp.csr_array:
+    """The coloring's own (read-only) copy of the pattern when it equals ``P``: the
+    prepared object then keeps one copy of the pattern, not two."""
+    Q = getattr(result, "pattern", None)
+    if Q is P or (Q is not None and Q.indices is P.indices and Q.indptr is P.indptr):
+        return Q
+    if (sp.issparse(Q) and Q.format == "csr" and Q.shape == P.shape and Q.nnz == P.nnz
+            and np.array_equal(Q.indptr, P.indptr) and np.array_equal(Q.indices, P.indices)):
+        return Q
+    return P
 
 
 def _lower_bound(P: sp.csr_array, side: str) -> int:
@@ -178,7 +192,8 @@ class SparseJacobian(PreparedMatrix):
         else:
             y = None
             for chunk in plan.chunks:
-                seeds = chunk.seeds
+                # the fd backend moves each color's inputs: no dense seed matrix
+                seeds = chunk.seed_columns if be.takes_seed_columns else chunk.seeds
                 direct = chunk.positions is None  # values can land in data directly
                 if plan.problem == "column":
                     if need_value:
@@ -195,7 +210,7 @@ class SparseJacobian(PreparedMatrix):
                     vals = be.vjp_gather_values(ctx, x, seeds, chunk.flat_index)
                 if need_value and y is None:
                     y = np.asarray(y_c).reshape(-1)
-                data = store_chunk_values(data, chunk, vals, be.name, plan.seeds.dtype)
+                data = store_chunk_values(data, chunk, vals, be.name, plan.dtype)
         if y is not None and y.shape != (m,):
             raise SparseADError(f"f's output changed size: {y.size} values now, {m} at "
                                 f"preparation; prepare again for the new output")
@@ -216,7 +231,8 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
                      mode: str = "auto", chunk_size: int | None = None, out: Any = None,
                      sparsity_from: Callable | None = None,
                      sparsity_mode: str = "global",
-                     reuse_local_pattern: bool = False) -> SparseJacobian:
+                     reuse_local_pattern: bool = False,
+                     progress: bool = False) -> SparseJacobian:
     """Prepare a sparse Jacobian of ``f`` at ``x``: detect, color, build the gather plan.
 
     Parameters
@@ -262,6 +278,10 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         With ``sparsity_mode="local"``: skip the re-detection and use the pattern of
         the point of preparation at every x. Only correct when the branches of f never
         change which entries can be nonzero; otherwise the Jacobian is wrong.
+    progress : bool
+        Show the stages (compile, detect, color, plan) as a progress bar (tqdm when
+        installed, else lines on stderr). Independently of it, every stage and its
+        duration is logged at INFO level on the ``"sparsead"`` logger.
 
     Returns
     -------
@@ -297,25 +317,38 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         frozenset(k for k in ("jvp", "vjp") if be.supports(k)))
     if not kinds:
         raise SparseADError(f"backend {be.name!r} supports neither JVPs nor VJPs")
-    ctx = be.prepare(f_eval, x, args, kinds=kinds)
-    out_shape = be.output_shape(ctx)
-    if out_shape is None:
-        m = int(np.asarray(be.value(ctx, x)).size)
-        out_shape = infer_output_shape(f_eval, x, args, library)
-        if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != m:
-            out_shape = None
-    else:
-        out_shape = tuple(out_shape)
-        m = int(np.prod(out_shape, dtype=np.int64))
-    n = x.size
-    redetect = sparsity is None and sparsity_mode == "local" and not reuse_local_pattern
-    if sparsity is None:
-        sparsity = detect_jacobian(f, x, args, library=library, sparsity_from=sparsity_from,
-                                   sparsity_mode=sparsity_mode, out=out)
-    P = as_pattern(sparsity, (m, n), "Jacobian")
-    result = choose_jacobian_coloring(P, coloring, be, mode)
-    dtype = np.result_type(x.dtype, np.float32)
-    plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
+    stages = ("compile",) + (("detect",) if sparsity is None else ()) + ("color", "plan")
+    report = StageProgress(f"prepare_jacobian (n={x.size})", stages, progress)
+    try:
+        with report.stage("compile", be.name):
+            ctx = be.prepare(f_eval, x, args, kinds=kinds)
+        out_shape = be.output_shape(ctx)
+        if out_shape is None:
+            m = int(np.asarray(be.value(ctx, x)).size)
+            out_shape = infer_output_shape(f_eval, x, args, library)
+            if out_shape is not None and int(np.prod(out_shape, dtype=np.int64)) != m:
+                out_shape = None
+        else:
+            out_shape = tuple(out_shape)
+            m = int(np.prod(out_shape, dtype=np.int64))
+        n = x.size
+        redetect = (sparsity is None and sparsity_mode == "local"
+                    and not reuse_local_pattern)
+        if sparsity is None:
+            with report.stage("detect"):
+                sparsity = detect_jacobian(f, x, args, library=library,
+                                           sparsity_from=sparsity_from,
+                                           sparsity_mode=sparsity_mode, out=out)
+        P = as_pattern(sparsity, (m, n), "Jacobian")
+        del sparsity  # the detected pattern: P is its canonical copy
+        with report.stage("color", f"nnz={P.nnz}"):
+            result = choose_jacobian_coloring(P, coloring, be, mode)
+            P = _shared_pattern(P, result)
+        dtype = np.result_type(x.dtype, np.float32)
+        with report.stage("plan", f"{result.ncolors} colors"):
+            plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
+    finally:
+        report.close()
     binding = ArgsBinding(be, ctx, f_eval, x, args, kinds)
     J = SparseJacobian(f=f_eval, backend=be, binding=binding, x=x, pattern=P,
                        coloring=result, plan=plan, out_shape=out_shape, chunk_size=chunk_size)

@@ -65,6 +65,11 @@ class Backend:
     #: backend keeps no reference to, so a new matrix may adopt them without a copy.
     fresh_gather_values: bool = False
 
+    #: True when ``jvp_gather_entries`` accepts, instead of a dense seed matrix ``V``, a
+    #: :class:`sparsead._plan.SeedColumns` (``.columns[c]``: the inputs of color ``c``,
+    #: ``.shape``, ``.dtype``), so that no dense ``(k, n)`` matrix is ever built.
+    takes_seed_columns: bool = False
+
     #: Array library that ``f`` is written in: ``"numpy"``, ``"jax"`` or ``"torch"``.
     #: ``None`` means "derive it from :attr:`name`" (``"jax"``/``"torch"``, else numpy).
     #: The pipeline uses it to pick a sparsity detector and the conformance suite to

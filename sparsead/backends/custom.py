@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import SparseADError, UnsupportedProductError
+from ._executor import check_executor, map_colors
 from .base import Backend
 
 _KINDS = ("jvp", "vjp", "hvp", "gradient")
@@ -50,6 +51,14 @@ class Custom(Backend):
         False when they take one vector shaped like x (or like f's output for ``vjp``).
     name : str
         Name shown in messages and on results.
+    executor : concurrent.futures.Executor, optional
+        Evaluate the products of the colors concurrently (thread or process pool,
+        ``dask.distributed``'s ``Client.get_executor()``): one task per color, which
+        calls a batched callable with a single seed row ``(1, n)``. The values equal the
+        serial ones whenever row ``c`` of a batched product depends on ``V[c]`` only
+        (bit for bit with ``batched=False``). The callables and extra arguments must be
+        picklable for process and distributed executors. A failure raises
+        :class:`sparsead.ColorEvaluationError` naming the color.
 
     Examples
     --------
@@ -68,12 +77,13 @@ class Custom(Backend):
                  vjp: Callable[..., Any] | None = None,
                  hvp: Callable[..., Any] | None = None,
                  gradient: Callable[..., Any] | None = None, *,
-                 batched: bool = True, name: str = "custom") -> None:
+                 batched: bool = True, name: str = "custom", executor: Any = None) -> None:
         if jvp is None and vjp is None and hvp is None:
             raise ValueError("Custom needs at least one of jvp=, vjp=, hvp=")
         self._callables = {"jvp": jvp, "vjp": vjp, "hvp": hvp, "gradient": gradient}
         self.batched = bool(batched)
         self.name = name
+        self.executor = check_executor(executor)
 
     def __repr__(self) -> str:
         given = ", ".join(k for k in _KINDS if self._callables[k] is not None)
@@ -113,6 +123,20 @@ class Custom(Backend):
     def _products(self, kind, ctx, x, S, width, seed_shape):
         fn = self._need(kind)
         S = np.asarray(S)
+        if self.executor is not None and S.shape[0]:
+            seeds = [S[c:c + 1] if self.batched else S[c].reshape(seed_shape)
+                     for c in range(S.shape[0])]
+            rows = map_colors(self.executor, _product,
+                              [(fn, x, seed, ctx.args) for seed in seeds], f"Custom {kind}")
+            out = None
+            for c, p in enumerate(rows):
+                if p.size != width:
+                    raise SparseADError(f"Custom {kind} returned {p.size} values for one "
+                                        f"seed; expected {width}")
+                if out is None:
+                    out = np.empty((S.shape[0], width), dtype=p.dtype)
+                out[c] = p.reshape(-1)
+            return out
         if self.batched:
             P = np.asarray(fn(x, S, *ctx.args))
             if P.size != S.shape[0] * width:
@@ -142,3 +166,8 @@ class Custom(Backend):
         g = np.asarray(self._need("gradient")(x, *ctx.args)).reshape(-1)
         y = self.value(ctx, x)
         return (y[0] if y.size == 1 else y), g
+
+
+def _product(fn: Callable[..., Any], x: np.ndarray, seed: np.ndarray, args: tuple) -> np.ndarray:
+    """One color's product on a worker (module level: picklable by reference)."""
+    return np.asarray(fn(x, seed, *args))

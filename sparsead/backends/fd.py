@@ -26,7 +26,17 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import SparseADError, UnsupportedProductError
-from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_steps, gather_divide, perturb, seed_columns
+from .._kernels import (
+    CENTRAL,
+    COMPLEX,
+    FORWARD,
+    fd_steps,
+    gather_divide,
+    perturb,
+    restore,
+    seed_columns,
+)
+from ._executor import check_executor, map_colors
 from .base import Backend
 
 #: Relative step exponent per method (scipy ``_eps_for_method``).
@@ -55,6 +65,40 @@ def absolute_step(xf: np.ndarray, rstep: float, rel_step: float | None) -> np.nd
         return default
     h = (rel_step * sign * np.abs(xf)).astype(xf.dtype)
     return np.where((xf + h) - xf == 0, default, h)
+
+
+def _checked_f(ctx: "_FDContext", y: Any) -> np.ndarray:
+    y = np.asarray(y)
+    if y.shape != ctx.out_shape:
+        raise SparseADError(f"f's output shape changed from {ctx.out_shape} at "
+                            f"preparation to {y.shape}; prepare again for the new shape")
+    return y.reshape(-1)
+
+
+def _checked_g(ctx: "_FDContext", g: Any) -> np.ndarray:
+    g = np.asarray(g)
+    if g.size != int(np.prod(ctx.x_shape, dtype=np.int64)):
+        raise SparseADError(f"grad returned {g.size} values for an x of shape "
+                            f"{ctx.x_shape}; it must return one per element of x")
+    return g.reshape(-1)
+
+
+def _color_outputs(fun: Callable[..., Any], args: tuple, shape: tuple, xf: np.ndarray,
+                   h: np.ndarray, cols: np.ndarray, method: str) -> tuple[Any, ...]:
+    """One color's evaluations on a worker: ``fun`` at x moved by ``h`` on ``cols``
+    (forward), also at x moved by ``-h`` (central), or at ``x + i h`` (complex).
+    The perturbed points are bit for bit those of the serial loop."""
+    if method == "complex":
+        xc = xf.astype(np.result_type(xf.dtype, np.complex64))
+        xc.imag[cols] = h[cols]
+        return (np.asarray(fun(xc.reshape(shape), *args)),)
+    xp = xf.copy()
+    xp[cols] = xf[cols] + h[cols]
+    yp = np.asarray(fun(xp.reshape(shape), *args))
+    if method == "forward":
+        return (yp,)
+    xp[cols] = xf[cols] + (-1.0) * h[cols]
+    return yp, np.asarray(fun(xp.reshape(shape), *args))
 
 
 class _FDContext:
@@ -104,28 +148,41 @@ class FiniteDifferences(Backend):
     grad : callable, optional
         Gradient ``grad(x, *args)`` of a scalar f, needed for Hessians (finite
         differences of the gradient).
+    executor : concurrent.futures.Executor, optional
+        Evaluate the colors of one Jacobian (or Hessian) concurrently: a
+        ``ThreadPoolExecutor``, a ``ProcessPoolExecutor`` or ``dask.distributed``'s
+        ``Client.get_executor()``. Each task gets the perturbed point of one color and
+        returns f's raw output; the differences are formed here exactly as without an
+        executor, so the values are the same. f (or grad) and its extra arguments must
+        be picklable for process and distributed executors. A failure raises
+        :class:`sparsead.ColorEvaluationError` naming the color.
 
     Notes
     -----
     Each seed row costs one evaluation of f (two for central differences) plus one
     evaluation at x itself. There is no VJP: row coloring is never chosen with ``"fd"``.
+    An executor pays off when one evaluation of f takes much longer than sending x
+    to a worker (a simulator, a CFD residual).
     """
 
     name = "fd"
     array_library = "numpy"
+    takes_seed_columns = True
 
     def __init__(self, method: str = "forward", rel_step: float | None = None,
-                 grad: Callable[..., Any] | None = None) -> None:
+                 grad: Callable[..., Any] | None = None, *, executor: Any = None) -> None:
         if method not in _METHOD_ALIASES:
             raise ValueError(f"unknown finite-difference method {method!r}; "
                              f"use one of {sorted(set(_METHOD_ALIASES))}")
         self.method = _METHOD_ALIASES[method]
         self.rel_step = rel_step
         self.grad = grad
+        self.executor = check_executor(executor)
 
     def __repr__(self) -> str:
+        extra = "" if self.executor is None else f", executor={type(self.executor).__name__}"
         return (f"FiniteDifferences(method={self.method!r}, rel_step={self.rel_step!r}, "
-                f"grad={'None' if self.grad is None else 'given'})")
+                f"grad={'None' if self.grad is None else 'given'}{extra})")
 
     def supports(self, kind: str) -> bool:
         if kind == "jvp":
@@ -166,18 +223,10 @@ class FiniteDifferences(Backend):
     # -- evaluation helpers ----------------------------------------------------------
 
     def _f(self, ctx: _FDContext, x: np.ndarray) -> np.ndarray:
-        y = np.asarray(ctx.f(x, *ctx.args))
-        if y.shape != ctx.out_shape:
-            raise SparseADError(f"f's output shape changed from {ctx.out_shape} at "
-                                f"preparation to {y.shape}; prepare again for the new shape")
-        return y.reshape(-1)
+        return _checked_f(ctx, ctx.f(x, *ctx.args))
 
     def _g(self, ctx: _FDContext, x: np.ndarray) -> np.ndarray:
-        g = np.asarray(ctx.grad(x, *ctx.args))
-        if g.size != int(np.prod(ctx.x_shape, dtype=np.int64)):
-            raise SparseADError(f"grad returned {g.size} values for an x of shape "
-                                f"{ctx.x_shape}; it must return one per element of x")
-        return g.reshape(-1)
+        return _checked_g(ctx, ctx.grad(x, *ctx.args))
 
     def _differences(self, ctx, which, xf, y0, P, out):
         """Row c of ``out`` = the raw difference of ``fun`` along perturbation ``P[c]``.
@@ -236,12 +285,14 @@ class FiniteDifferences(Backend):
         divisor = ctx.buffer((xf.size,), xf.dtype, "dx")
         fd_steps(xf, ctx.rstep, np.nan if self.rel_step is None else float(self.rel_step),
                  _METHOD_CODE[self.method], h, divisor)
-        cols = ctx.columns_of(V)
+        cols = V.columns if hasattr(V, "columns") else ctx.columns_of(V)
         dtype = np.result_type(ctx.f_dtype if which == "f" else xf.dtype, xf.dtype)
         D = ctx.buffer((V.shape[0], m), dtype)
         fun = self._f if which == "f" else self._g
         shape = ctx.x_shape
-        if self.method == "complex":
+        if self.executor is not None:
+            self._differences_on_executor(ctx, which, xf, h, cols, y0, D)
+        elif self.method == "complex":
             xc = ctx.buffer((xf.size,), np.result_type(xf.dtype, np.complex64))
             for c in range(V.shape[0]):
                 xc.real = xf
@@ -250,6 +301,7 @@ class FiniteDifferences(Backend):
                 D[c] = fun(ctx, xc.reshape(shape)).imag
         else:
             xp = ctx.buffer((xf.size,), xf.dtype)
+            xp[...] = xf  # each color moves its own variables and puts them back
             for c in range(V.shape[0]):
                 perturb(xf, h, cols[c], 1.0, xp)
                 yp = fun(ctx, xp.reshape(shape))
@@ -259,9 +311,28 @@ class FiniteDifferences(Backend):
                     D[c] = yp  # copied before xp is reused for the backward point
                     perturb(xf, h, cols[c], -1.0, xp)
                     D[c] -= fun(ctx, xp.reshape(shape))
+                restore(xf, cols[c], xp)
         if out is None:
             out = np.empty(flat_index.size, dtype=dtype)
         return gather_divide(D.reshape(-1), flat_index, divisor, entry_input, out)
+
+    def _differences_on_executor(self, ctx, which, xf, h, cols, y0, D):
+        """The loop of :meth:`_entries`, one task per color on the executor: each task
+        returns f's raw outputs and the differences are taken here in the same order
+        and dtype as the serial loop, so the values are identical."""
+        fun = ctx.f if which == "f" else ctx.grad
+        check = _checked_f if which == "f" else _checked_g
+        tasks = [(fun, ctx.args, ctx.x_shape, xf, h, cols[c], self.method)
+                 for c in range(D.shape[0])]
+        what = "f" if which == "f" else "grad"
+        for c, outputs in enumerate(map_colors(self.executor, _color_outputs, tasks, what)):
+            if self.method == "complex":
+                D[c] = check(ctx, outputs[0]).imag
+            elif self.method == "forward":
+                np.subtract(check(ctx, outputs[0]), y0, out=D[c])
+            else:
+                D[c] = check(ctx, outputs[0])
+                D[c] -= check(ctx, outputs[1])
 
     def _check_x(self, ctx, x):
         x = np.asarray(x)

@@ -63,3 +63,17 @@ def test_readme_hessian_results_come_from_the_benchmark_json():
     section = text[text.index(hessian.README_START):
                    text.index(hessian.README_END) + len(hessian.README_END)]
     assert section == hessian.readme_section(json.loads(saved.read_text()))
+
+
+def test_readme_scale_results_come_from_the_benchmark_json():
+    import json
+
+    from benchmarks import scale
+
+    saved = README.parent / "docs" / "scale.json"
+    if not saved.exists():
+        pytest.skip("no docs/scale.json yet (run python -m benchmarks.scale --docs)")
+    text = README.read_text()
+    section = text[text.index(scale.README_START):
+                   text.index(scale.README_END) + len(scale.README_END)]
+    assert section == scale.readme_section(json.loads(saved.read_text()))

@@ -240,3 +240,58 @@ def test_greedy_many_colors_word_boundaries(width):
     colors = coloring.greedy_color(graph_of(D), order)
     assert np.array_equal(colors, python_greedy(D, order))
     assert colors.max() + 1 >= width
+
+
+def _brusselator_graph(N):
+    from coloring._api import _bipartite_graph
+
+    P = coloring._pattern.as_pattern(brusselator_sparsity(N))
+    return _bipartite_graph(P, "column")
+
+
+def test_work_limit_counts_whole_passes():
+    """A budget of k passes' work runs exactly the first k passes of the unlimited search."""
+    g = _brusselator_graph(16)
+    start = coloring.greedy_color(g, np.arange(g.n))
+    cost = coloring._greedy.pass_work(g)
+    for k in (0, 1, 3):
+        limited = coloring.iterated_greedy(g, start, iterations=50, patience=None, seed=2,
+                                           work_limit=k * cost + cost // 2)
+        plain = coloring.iterated_greedy(g, start, iterations=k, patience=None, seed=2)
+        np.testing.assert_array_equal(limited, plain)
+        assert brute_force_column_valid(brusselator_sparsity(16), limited)
+
+
+def test_work_measures_match_their_definition():
+    g = _brusselator_graph(6)
+    brute = sum(int(g.p2[r + 1] - g.p2[r]) for v in range(g.n) for r in g.i1[g.p1[v]:g.p1[v + 1]])
+    assert coloring._greedy.distance2_work(g) == brute
+    assert coloring._greedy.pass_work(g) == g.n + 2 * g.i1.size
+
+
+def test_effort_budget_is_deterministic_and_leaves_small_patterns_alone():
+    """effort= replaces the time limit: the same colors under any time limit, and on a
+    small pattern (below IMPROVE_MIN_WORK) the same as the unbudgeted improvement."""
+    A = brusselator_sparsity(24)
+    runs = [coloring.color(A, improve=20, seed=1, effort=e, time_limit=t).colors
+            for e, t in ((1.0, None), (1.0, 1e9), (0.0, None))]
+    for colors in runs[1:]:
+        np.testing.assert_array_equal(colors, runs[0])
+    unbudgeted = coloring.color(A, improve=20, seed=1, time_limit=1e9)
+    np.testing.assert_array_equal(runs[0], unbudgeted.colors)
+    with pytest.raises(coloring.ColoringError, match="effort"):
+        coloring.color(A, improve=5, effort=-1.0)
+
+
+def test_check_names_a_conflict_found_in_one_pass():
+    A = sp.csr_array(np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0]]))
+    good = coloring.color(A, "column")
+    coloring.check(A, good)
+    bad = coloring.ColoringResult(good.pattern, np.array([0, 0, 1, 1]), "column")
+    with pytest.raises(coloring.ColoringError, match="columns 0 and 1 both have color 0 "
+                                                     "and share row 2"):
+        coloring.check(A, bad)
+    bad_rows = coloring.ColoringResult(good.pattern, np.array([0, 1, 0]), "row")
+    with pytest.raises(coloring.ColoringError, match="rows 0 and 2 both have color 0 and "
+                                                     "share column 0"):
+        coloring.check(A, bad_rows)
