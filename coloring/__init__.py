@@ -24,6 +24,7 @@ Kernels are Numba-compiled and cached on disk; :func:`warmup` returns the first-
 """
 
 from ._api import BEST_ORDERS, DEFAULT_IMPROVE_ITERATIONS, check, color
+from ._bicolor import BicoloringResult
 from ._cli import warmup
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, greedy_color, iterated_greedy
@@ -34,6 +35,7 @@ __all__ = [
     "color",
     "check",
     "ColoringResult",
+    "BicoloringResult",
     "ColoringError",
     "ORDERINGS",
     "GRAPH_ORDERINGS",

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from ._bicolor import BICOLOR_PROBLEMS, BicoloringResult, bicolor, check_bicoloring
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, greedy_color
 from ._orderings import GRAPH_ORDERINGS, ORDERINGS, NeighborhoodGraph
@@ -72,7 +73,8 @@ def _max_count(indptr: np.ndarray) -> int:
 
 def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest_first", *,
           seed: Any = None, improve: bool | int = False, time_limit: float | None = None,
-          symmetrize: bool = False) -> ColoringResult:
+          symmetrize: bool = False,
+          postprocess: bool | None = None) -> ColoringResult | BicoloringResult:
     """Color the columns (or rows) of a sparsity pattern for compressed differentiation.
 
     Parameters
@@ -81,10 +83,13 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         The pattern. Every stored entry of a sparse input is structural (explicit zeros
         too); a dense array contributes its nonzeros; a graph its edges (both
         directions) plus the diagonal.
-    problem : {"column", "row", "star", "acyclic"}
+    problem : {"column", "row", "star", "acyclic", "bicolor", "bicolor_substitution"}
         ``"column"``: partial distance-2 coloring of the columns (for JVPs). ``"row"``:
         of the rows (for VJPs). ``"star"`` / ``"acyclic"``: symmetric matrices, direct
-        decompression / decompression by substitution.
+        decompression / decompression by substitution. ``"bicolor"`` /
+        ``"bicolor_substitution"``: some JVPs and some VJPs together, direct / by
+        substitution (star / acyclic coloring of the bipartite graph, see
+        :mod:`coloring._bicolor`); returns a :class:`BicoloringResult`.
     order : str or tuple of str
         One of ``"natural"``, ``"random"``, ``"largest_first"``, ``"smallest_last"``,
         ``"incidence_degree"``, ``"dynamic_largest_first"``, or a tuple of them: each is
@@ -96,17 +101,22 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         100), stopping early at the lower bound. Column and row problems: Culberson's
         iterated greedy (also stops after 20 passes without progress). Star and acyclic
         problems: greedy re-runs on class-grouped and perturbed orders
-        (:mod:`coloring._symmetric_improve`). Never increases the number of colors.
+        (:mod:`coloring._symmetric_improve`); bicolor problems: the same moves, keeping
+        the fewest products. Never increases the number of colors.
     time_limit : float, optional
         Seconds allowed to the improvement pass (checked between passes). Default: as
         long as the orderings took, and at least 0.1 s.
     symmetrize : bool
         Star and acyclic problems: color ``A | A.T`` instead of raising on a
         non-symmetric pattern.
+    postprocess : bool, optional
+        Bicolor problems only: drop the neutral colors (those decompression never reads;
+        their rows or columns get color 0). Default True; False keeps every color of the
+        coloring as a product.
 
     Returns
     -------
-    ColoringResult
+    ColoringResult or BicoloringResult
 
     Raises
     ------
@@ -121,6 +131,12 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     orders = _normalize_orders(order)
     iterations = _improve_iterations(improve)
     P = as_pattern(A)
+    if problem in BICOLOR_PROBLEMS:
+        return bicolor(P, problem, orders, seed=seed, improve=iterations,
+                       time_limit=time_limit, postprocess=postprocess is not False)
+    if postprocess:
+        raise ColoringError(f"postprocess applies to the bicolor problems, not to "
+                            f"problem={problem!r}")
     if problem in _SYMMETRIC:
         return _color_symmetric(P, problem, orders, seed, symmetrize, iterations, time_limit)
 
@@ -258,12 +274,14 @@ def _duplicate_pair(keys: np.ndarray) -> tuple[int, int] | None:
     return int(perm[dup[0]]), int(perm[dup[0] + 1])
 
 
-def check(A: Any, result: ColoringResult) -> None:
+def check(A: Any, result: ColoringResult | BicoloringResult) -> None:
     """Verify that ``result`` is a valid coloring of the pattern of ``A``.
 
     Column problems: no two columns of one color share a row (structural
     orthogonality); row problems likewise for rows; star and acyclic problems: the star
-    or acyclic property, checked by the symmetric coloring module.
+    or acyclic property, checked by the symmetric coloring module; bicolor problems:
+    every nonzero is recoverable from its JVP group or its VJP group, directly or by
+    substitution (:func:`coloring._bicolor.check_bicoloring`).
 
     Raises
     ------
@@ -271,6 +289,9 @@ def check(A: Any, result: ColoringResult) -> None:
         Naming an offending pair of columns (or rows) and their shared row (column), or a
         mismatch of shapes or color counts.
     """
+    if isinstance(result, BicoloringResult):
+        check_bicoloring(A, result)
+        return
     if not isinstance(result, ColoringResult):
         raise ColoringError(f"expected a ColoringResult, got {type(result).__name__}")
     P = as_pattern(A)
