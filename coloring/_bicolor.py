@@ -13,7 +13,7 @@ product reads ``(A @ S_col)[i, c]`` (its neighbors are columns) and column verte
 reads ``(S_row.T @ A)[c, j]``. So the colors of the columns define the JVP seeds and the
 colors of the rows the VJP seeds, and an entry whose star hub is a column is read from a
 JVP, one whose hub is a row from a VJP. The two color sets are kept apart (the row colors
-are shifted past the column colors before the decompression plan is built, which changes
+are renumbered after the column colors before the decompression plan is built, which changes
 no two-colored path or cycle since every edge joins a row and a column); colors that
 decompression never reads are neutral: their rows or columns get color 0 (not used by
 any product) and the rest are renumbered ``1..k`` on each side.
@@ -58,13 +58,16 @@ def bipartite_pattern(P: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _split_palette(colors: np.ndarray, m: int) -> tuple[np.ndarray, int]:
-    """Shift the row colors past the column colors: the two color sets become disjoint.
+    """Renumber the colors so that the rows' and the columns' color sets are disjoint:
+    the columns' colors first, then the rows'. Colors stay below the number of vertices
+    (the kernels' work arrays are sized by it).
 
     Returns the new colors and the first row color."""
-    k = int(colors.max()) + 1 if colors.size else 0
-    split = colors.copy()
-    split[:m] += k
-    return split, k
+    split = np.empty_like(colors)
+    col_used, split[m:] = np.unique(colors[m:], return_inverse=True)
+    _, split[:m] = np.unique(colors[:m], return_inverse=True)
+    split[:m] += col_used.size
+    return split, int(col_used.size)
 
 
 def _plan_for(graph: SymmetricGraph, problem: str, result: Any, m: int):
