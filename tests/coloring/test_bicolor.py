@@ -196,3 +196,20 @@ def test_errors_name_the_problem():
     bad.ncolumn_colors = bad.nrow_colors = 1
     with pytest.raises(ColoringError, match=r"entry \(0, 0\) cannot be recovered directly"):
         coloring.check(np.ones((2, 2)), bad)
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_cli_problem_bicolor(tmp_path, capsys, problem):
+    import scipy.io
+
+    from coloring._cli import main
+
+    path = tmp_path / "arrow.mtx"
+    scipy.io.mmwrite(str(path), arrowhead(40))
+    out_file = tmp_path / "colors.txt"
+    assert main([str(path), "--problem", problem, "--output", str(out_file)]) == 0
+    lines = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert int(lines["colors"]) <= 3
+    assert int(lines["column colors (JVPs)"]) + int(lines["row colors (VJPs)"]) == int(
+        lines["colors"])
+    assert np.loadtxt(out_file).shape == (80,)  # 40 row colors, then 40 column colors
