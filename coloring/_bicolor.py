@@ -195,6 +195,14 @@ class _Bicoloring:
         return self.ncolumn_colors + self.nrow_colors
 
 
+#: Improvement moves (:data:`coloring._symmetric_improve.MOVES`) used for bicolorings: the
+#: ones that keep the sparse rows and columns ahead of the dense ones. Grouping the
+#: classes in reverse or random order puts the hubs' classes first, which is the
+#: order the greedy bicoloring handles worst (n colors, and quadratic time, on an
+#: arrowhead).
+BICOLOR_MOVES = ("perturb", "largest_class_first")
+
+
 def _bipartite_order(name: str, indptr: np.ndarray, indices: np.ndarray,
                      seed: Any) -> np.ndarray:
     """The named order of the bipartite graph, visited in reverse.
@@ -216,7 +224,7 @@ def bicolor(P: sp.csr_array, problem: str, orders: Sequence[str], *, seed: Any =
     Each order is applied, reversed (:func:`_bipartite_order`), to the bipartite graph;
     the coloring needing the fewest products
     (after neutral colors are dropped) is kept. ``improve`` passes re-run the kernel on
-    orders from :data:`coloring._symmetric_improve.MOVES` and keep the fewest products.
+    orders from the moves :data:`BICOLOR_MOVES` and keep the fewest products.
     ``postprocess=False`` keeps every color of the coloring (no neutral color dropped).
     """
     sym = BICOLOR_PROBLEMS[problem]
@@ -240,7 +248,7 @@ def bicolor(P: sp.csr_array, problem: str, orders: Sequence[str], *, seed: Any =
         if time_limit is None:
             time_limit = max(0.1, time.perf_counter() - start)
         rng = np.random.default_rng(seed)
-        moves = list(MOVES.values())
+        moves = [MOVES[name] for name in BICOLOR_MOVES]
         colors = strategy.colors_of(best_result)
         improved = False
         t0 = time.perf_counter()
