@@ -5,8 +5,9 @@
 >>> result.ncolors
 1
 
-Main entry points: :func:`color`, :func:`check` and :class:`ColoringResult`. Orderings
-and improvement passes are tables of named strategies (:data:`ORDERINGS`,
+Main entry points: :func:`color`, :func:`check`, :class:`ColoringResult` and, for
+bicolorings (``problem="bicolor"``: some JVPs and some VJPs), :class:`BicoloringResult`.
+Orderings and improvement passes are tables of named strategies (:data:`ORDERINGS`,
 :data:`GRAPH_ORDERINGS`, :data:`IMPROVEMENTS`).
 
 Typical use for a Jacobian evaluated many times::
