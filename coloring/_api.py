@@ -100,8 +100,10 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         Run an improvement pass on the kept coloring for up to this many passes (``True``:
         100), stopping early at the lower bound. Column and row problems: Culberson's
         iterated greedy (also stops after 20 passes without progress). Star and acyclic
-        problems: greedy re-runs on class-grouped and perturbed orders
-        (:mod:`coloring._symmetric_improve`); bicolor problems: the same moves, keeping
+        problems: first ``improve // 10`` rounds (at most half the time) of the orders
+        within one color of the best, recomputed with random tie-breaking, then greedy
+        re-runs on class-grouped and perturbed orders (:mod:`coloring._symmetric_improve`);
+        bicolor problems: the moves of :data:`coloring._bicolor.BICOLOR_MOVES`, keeping
         the fewest products. Never increases the number of colors.
     time_limit : float, optional
         Seconds allowed to the improvement pass (checked between passes). Default: as
