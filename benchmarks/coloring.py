@@ -61,7 +61,20 @@ COLPACK_TIME = {
 
 ORDERS = coloring.ORDER_NAMES
 REPO = Path(__file__).resolve().parents[1]
-MATRIX_DIRS = [REPO.parent / "shared" / "matrices", REPO / "shared" / "matrices"]
+# ../shared next to the checkout; a git worktree in <root>/wt/NAME finds <root>/shared
+MATRIX_DIRS = [REPO.parent / "shared" / "matrices", REPO / "shared" / "matrices",
+               REPO.parents[1] / "shared" / "matrices"]
+
+#: Problems compared by the bicoloring benchmark (``--bicolor``).
+BICOLOR_COMPARED = ("column", "row", "bicolor", "bicolor_substitution")
+
+#: Published bicoloring counts (products) for matrices of this benchmark: (problem,
+#: matrix) -> (count, source). None found for the four shared SuiteSparse matrices: the
+#: papers with bicoloring tables (Gebremedhin, Manne, Pothen, SIAM Rev. 2005; Juedes and
+#: Jones 2012; Gaur, Hossain, Singh, Algorithms 17(9) 377, 2024) were not readable here,
+#: and SparseMatrixColorings.jl's tests only assert orderings of counts. Fill in with a
+#: citation when a table is at hand.
+PUBLISHED_BICOLOR: dict[tuple[str, str], tuple[int, str]] = {}
 
 
 # ----------------------------------------------------------------------------- problems
@@ -89,6 +102,42 @@ def random_rows(n: int, per_row: int, seed: int = 0) -> sp.csr_array:
     rows = np.repeat(np.arange(n), per_row)
     cols = rng.integers(0, n, size=n * per_row)
     return _bool_csr(sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n)))
+
+
+def nonsymmetric_arrowhead(n: int) -> sp.csr_array:
+    """Dense first row, dense last column and the diagonal: column or row coloring needs
+    n colors, a bicoloring 3 products."""
+    i = np.arange(n)
+    rows = np.concatenate([i, np.zeros(n, np.int64), i])
+    cols = np.concatenate([i, i, np.full(n, n - 1)])
+    return _bool_csr(sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n)))
+
+
+def banded_dense(n: int, k: int, half_bandwidth: int = 2, seed: int = 0) -> sp.csr_array:
+    """Band of ``2 * half_bandwidth + 1`` diagonals plus ``k`` dense rows and ``k`` dense
+    columns at seeded random positions."""
+    rng = np.random.default_rng(seed)
+    offs = range(-half_bandwidth, half_bandwidth + 1)
+    B = sp.diags_array([np.ones(n - abs(d)) for d in offs], offsets=list(offs), shape=(n, n))
+    dense_rows = rng.choice(n, k, replace=False)
+    dense_cols = rng.choice(n, k, replace=False)
+    i = np.arange(n)
+    rows = np.concatenate([np.repeat(dense_rows, n), np.tile(i, k)])
+    cols = np.concatenate([np.tile(i, k), np.repeat(dense_cols, n)])
+    D = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    return _bool_csr(B + D)
+
+
+def random_dense(n: int, per_row: int, k: int, seed: int = 0) -> sp.csr_array:
+    """:func:`random_rows` plus the diagonal, ``k`` dense rows and ``k`` dense columns."""
+    rng = np.random.default_rng(seed + 1)
+    i = np.arange(n)
+    dense_rows = rng.choice(n, k, replace=False)
+    dense_cols = rng.choice(n, k, replace=False)
+    rows = np.concatenate([i, np.repeat(dense_rows, n), np.tile(i, k)])
+    cols = np.concatenate([i, np.tile(i, k), np.repeat(dense_cols, n)])
+    D = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    return _bool_csr(random_rows(n, per_row, seed) + D)
 
 
 def _bool_csr(A) -> sp.csr_array:
@@ -307,6 +356,67 @@ def _decompression_rows(matrix: str, A: sp.csr_array, repeats: int) -> list[dict
     return rows
 
 
+def bicolor_cases(quick: bool) -> list[tuple[str, Callable[[], sp.csr_array], bool]]:
+    """(matrix, builder, one-sided colorings feasible) for the bicoloring comparison.
+
+    One-sided (column, row) greedy colorings scan every dense row (column) once per
+    column (row) of it, i.e. quadratic work: they are skipped where that takes minutes.
+    """
+    out: list[tuple[str, Callable[[], sp.csr_array], bool]] = []
+    sizes = (10_000,) if quick else (10_000, 100_000)
+    for n in sizes:
+        out.append((f"arrowhead n={n}", lambda n=n: nonsymmetric_arrowhead(n), n <= 10_000))
+    out.append(("banded n=10000 k=3", lambda: banded_dense(10_000, 3), True))
+    out.append(("banded n=10000 k=10", lambda: banded_dense(10_000, 10), True))
+    out.append(("random n=10000 x10 k=3", lambda: random_dense(10_000, 10, 3), True))
+    if not quick:
+        # about 1e6 nonzeros: the time of a bicoloring should grow about linearly
+        out.append(("random n=100000 x10 k=3", lambda: random_dense(100_000, 10, 3), False))
+    for name, build in shared_matrices().items():
+        out.append((name, build, True))
+    return out
+
+
+def run_bicolor(quick: bool = False, only: Sequence[str] = ()) -> list[dict]:
+    """Colors (products) and median seconds of column, row and both bicolorings.
+
+    Each problem runs with largest-first (the default) and with :data:`coloring.BEST_ORDERS`
+    plus the improvement pass; a shared pattern is colored as stored (symmetric files
+    expanded to both triangles by ``scipy.io.mmread``).
+    """
+    from coloring._cli import warmup
+
+    compile_s = {p: warmup(p) for p in BICOLOR_COMPARED}
+    print("# first-call (Numba compile or cache load) seconds: "
+          + ", ".join(f"{p}={s:.3f}" for p, s in compile_s.items()), flush=True)
+    rows: list[dict] = []
+    repeats = 3 if quick else 5
+    for matrix, build, one_sided in bicolor_cases(quick):
+        if only and not any(o in matrix for o in only):
+            continue
+        A = _bool_csr(build())
+        for problem in BICOLOR_COMPARED:
+            for label, order, improve in (("largest_first", "largest_first", False),
+                                          ("best+improve", coloring.BEST_ORDERS, True)):
+                if problem in ("column", "row") and not one_sided:
+                    r = _row(problem, matrix, A, label, None, None,
+                             "skipped: quadratic in the dense rows/columns")
+                else:
+                    def fn(A=A, problem=problem, order=order, improve=improve):
+                        return coloring.color(A, problem, order, seed=0, improve=improve)
+                    res, secs, cpu = median_seconds(fn, 1 if improve else repeats)
+                    note = ""
+                    if problem.startswith("bicolor"):
+                        note = f"{res.ncolumn_colors} JVPs + {res.nrow_colors} VJPs"
+                    r = _row(problem, matrix, A, label, res.ncolors, secs, note, cpu)
+                published = PUBLISHED_BICOLOR.get((problem, matrix))
+                r["published"] = published[0] if published else None
+                r["published_source"] = published[1] if published else None
+                rows.append(r)
+                _print_row(r)
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.coloring", description=__doc__,
@@ -318,8 +428,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="skip scipy and networkx")
     parser.add_argument("--only", action="append", default=[],
                         help="run only matrices whose name contains this (repeatable)")
+    parser.add_argument("--bicolor", action="store_true",
+                        help="compare column, row, bicolor and bicolor_substitution instead")
     args = parser.parse_args(argv)
-    rows = run(args.quick, peers=not args.no_peers, only=args.only, smoke=args.smoke)
+    if args.bicolor:
+        rows = run_bicolor(args.quick, only=args.only)
+    else:
+        rows = run(args.quick, peers=not args.no_peers, only=args.only, smoke=args.smoke)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0

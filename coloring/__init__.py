@@ -5,8 +5,9 @@
 >>> result.ncolors
 1
 
-Main entry points: :func:`color`, :func:`check` and :class:`ColoringResult`. Orderings
-and improvement passes are tables of named strategies (:data:`ORDERINGS`,
+Main entry points: :func:`color`, :func:`check`, :class:`ColoringResult` and, for
+bicolorings (``problem="bicolor"``: some JVPs and some VJPs), :class:`BicoloringResult`.
+Orderings and improvement passes are tables of named strategies (:data:`ORDERINGS`,
 :data:`GRAPH_ORDERINGS`, :data:`IMPROVEMENTS`).
 
 Typical use for a Jacobian evaluated many times::
@@ -24,6 +25,7 @@ Kernels are Numba-compiled and cached on disk; :func:`warmup` returns the first-
 """
 
 from ._api import BEST_ORDERS, DEFAULT_IMPROVE_ITERATIONS, check, color
+from ._bicolor import BicoloringResult
 from ._cli import warmup
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, greedy_color, iterated_greedy
@@ -36,6 +38,7 @@ __all__ = [
     "check",
     "is_symmetric_pattern",
     "ColoringResult",
+    "BicoloringResult",
     "ColoringError",
     "ORDERINGS",
     "GRAPH_ORDERINGS",

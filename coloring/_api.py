@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from ._bicolor import BICOLOR_PROBLEMS, BicoloringResult, bicolor, check_bicoloring
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, distance2_work, greedy_color, pass_work
 from ._orderings import GRAPH_ORDERINGS, ORDERINGS, NeighborhoodGraph
@@ -78,7 +79,8 @@ def _max_count(indptr: np.ndarray) -> int:
 
 def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest_first", *,
           seed: Any = None, improve: bool | int = False, time_limit: float | None = None,
-          symmetrize: bool = False, effort: float | None = None) -> ColoringResult:
+          symmetrize: bool = False, effort: float | None = None,
+          postprocess: bool | None = None) -> ColoringResult | BicoloringResult:
     """Color the columns (or rows) of a sparsity pattern for compressed differentiation.
 
     Parameters
@@ -87,10 +89,13 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         The pattern. Every stored entry of a sparse input is structural (explicit zeros
         too); a dense array contributes its nonzeros; a graph its edges (both
         directions) plus the diagonal.
-    problem : {"column", "row", "star", "acyclic"}
+    problem : {"column", "row", "star", "acyclic", "bicolor", "bicolor_substitution"}
         ``"column"``: partial distance-2 coloring of the columns (for JVPs). ``"row"``:
         of the rows (for VJPs). ``"star"`` / ``"acyclic"``: symmetric matrices, direct
-        decompression / decompression by substitution.
+        decompression / decompression by substitution. ``"bicolor"`` /
+        ``"bicolor_substitution"``: some JVPs and some VJPs together, direct / by
+        substitution (star / acyclic coloring of the bipartite graph, see
+        :mod:`coloring._bicolor`); returns a :class:`BicoloringResult`.
     order : str or tuple of str
         One of ``"natural"``, ``"random"``, ``"largest_first"``, ``"smallest_last"``,
         ``"incidence_degree"``, ``"dynamic_largest_first"``, or a tuple of them: each is
@@ -101,8 +106,11 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         Run an improvement pass on the kept coloring for up to this many passes (``True``:
         100), stopping early at the lower bound. Column and row problems: Culberson's
         iterated greedy (also stops after 20 passes without progress). Star and acyclic
-        problems: greedy re-runs on class-grouped and perturbed orders
-        (:mod:`coloring._symmetric_improve`). Never increases the number of colors.
+        problems: first ``improve // 10`` rounds (at most half the time) of the orders
+        within one color of the best, recomputed with random tie-breaking, then greedy
+        re-runs on class-grouped and perturbed orders (:mod:`coloring._symmetric_improve`);
+        bicolor problems: the moves of :data:`coloring._bicolor.BICOLOR_MOVES`, keeping
+        the fewest products. Never increases the number of colors.
     time_limit : float, optional
         Seconds allowed to the improvement pass (checked between passes). Default: as
         long as the orderings took, and at least 0.1 s; no time limit when ``effort``
@@ -117,10 +125,14 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         at least :data:`IMPROVE_MIN_WORK`. The result then depends on the pattern only,
         not on the machine or its load, and the cost of the whole coloring stays
         linear in the work of the orders.
+    postprocess : bool, optional
+        Bicolor problems only: drop the neutral colors (those decompression never reads;
+        their rows or columns get color 0). Default True; False keeps every color of the
+        coloring as a product.
 
     Returns
     -------
-    ColoringResult
+    ColoringResult or BicoloringResult
 
     Raises
     ------
@@ -148,6 +160,12 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     orders = _normalize_orders(order)
     iterations = _improve_iterations(improve)
     P = as_pattern(A)
+    if problem in BICOLOR_PROBLEMS:
+        return bicolor(P, problem, orders, seed=seed, improve=iterations,
+                       time_limit=time_limit, postprocess=postprocess is not False)
+    if postprocess:
+        raise ColoringError(f"postprocess applies to the bicolor problems, not to "
+                            f"problem={problem!r}")
     if problem in _SYMMETRIC:
         return _color_symmetric(P, problem, orders, seed, symmetrize, iterations, time_limit)
 
@@ -225,15 +243,58 @@ def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], see
     if iterations and best_k > max(2, lower):
         if time_limit is None:
             time_limit = max(0.1, time.perf_counter() - start)
-        # the improvement search starts from the best order's coloring and keeps the best
-        # seen (that coloring included), so it never adds colors
+        # first a few restarts of the orders with random tie-breaking (up to half the
+        # budget), then the improvement search from the best coloring so far
+        t0 = time.perf_counter()
+        # orders far behind the best rarely win with other ties: restart the close ones
+        close = tuple(name for name in orders if tried[name] <= best_k + 1)
+        restart = _tie_break_restarts(P, problem, close, module, graph, seed,
+                                      rounds=max(1, iterations // 10), time_limit=time_limit / 2)
+        if restart is not None and restart[0].ncolors < best_k:
+            best, best_k, best_perm = restart[0], int(restart[0].ncolors), restart[1]
+            best_name += "+tie_breaks"
+        left = max(time_limit - (time.perf_counter() - t0), 0.0)
+        # the improvement search starts from the best coloring and keeps the best seen
+        # (that coloring included), so it never adds colors
         improved = module.color_symmetric(P.indptr, P.indices, problem, best_perm,
-                                          improve=iterations, time_limit=time_limit,
+                                          improve=iterations, time_limit=left,
                                           seed=seed, graph=graph)
         if improved.ncolors < best_k:
             best, best_name = improved, best_name + "+iterated_greedy"
     return ColoringResult(P, best.colors, problem, order=best_name, plan=best,
                           lower_bound=lower, orders_tried=tried)
+
+
+def _tie_break_restarts(P: sp.csr_array, problem: str, orders: tuple[str, ...], module: Any,
+                        graph: Any, seed: Any, *, rounds: int, time_limit: float):
+    """Best ``(plan, order)`` of the orders recomputed with random tie-breaking, or None.
+
+    The degree-based orders break ties by vertex number, and star/acyclic colorings are
+    sensitive to it: on bcsstk15 smallest-last gives 24 to 27 acyclic colors over random
+    relabelings (27 as numbered), where ColPack's tie-breaking gets 25. Each round
+    relabels the vertices at random, computes every order on the relabeled pattern and
+    maps it back, so only the ties are broken differently. Deterministic for a given
+    ``seed``; stops after ``rounds`` rounds or ``time_limit`` seconds.
+    """
+    rng = np.random.default_rng(seed)
+    n = P.shape[0]
+    start = time.perf_counter()
+    best = None
+    for _ in range(rounds):
+        if time.perf_counter() - start > time_limit:
+            break
+        perm = rng.permutation(n)
+        inverse = np.empty(n, np.int64)
+        inverse[perm] = np.arange(n)
+        # relabeled pattern: vertex q of Q is vertex perm[q] of P
+        Q = as_pattern(sp.csr_array((np.ones(P.nnz, bool), inverse[P.indices], P.indptr),
+                                    shape=P.shape)[perm])
+        for name in orders:
+            order = np.ascontiguousarray(perm[ORDERINGS[name](Q.indptr, Q.indices, seed)])
+            plan = module.color_symmetric(P.indptr, P.indices, problem, order, graph=graph)
+            if best is None or plan.ncolors < best[0].ncolors:
+                best = (plan, order)
+    return best
 
 
 def clique_lower_bound(indptr: np.ndarray, indices: np.ndarray, *, starts: int = 16,
@@ -301,12 +362,14 @@ def _first_conflict(indptr, indices, colors, ncolors):
     return -1, -1, -1
 
 
-def check(A: Any, result: ColoringResult) -> None:
+def check(A: Any, result: ColoringResult | BicoloringResult) -> None:
     """Verify that ``result`` is a valid coloring of the pattern of ``A``.
 
     Column problems: no two columns of one color share a row (structural
     orthogonality); row problems likewise for rows; star and acyclic problems: the star
-    or acyclic property, checked by the symmetric coloring module.
+    or acyclic property, checked by the symmetric coloring module; bicolor problems:
+    every nonzero is recoverable from its JVP group or its VJP group, directly or by
+    substitution (:func:`coloring._bicolor.check_bicoloring`).
 
     Raises
     ------
@@ -326,6 +389,9 @@ def check(A: Any, result: ColoringResult) -> None:
     coloring._errors.ColoringError: columns 0 and 1 both have color 0 and share row 0:
     not structurally orthogonal
     """
+    if isinstance(result, BicoloringResult):
+        check_bicoloring(A, result)
+        return
     if not isinstance(result, ColoringResult):
         raise ColoringError(f"expected a ColoringResult, got {type(result).__name__}")
     # a canonical int64 CSR input is read as it is (checking needs no copy of it)

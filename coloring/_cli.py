@@ -17,6 +17,7 @@ import scipy.io
 import scipy.sparse as sp
 
 from ._api import BEST_ORDERS, color
+from ._bicolor import BICOLOR_PROBLEMS
 from ._errors import ColoringError
 from ._orderings import ORDER_NAMES
 from ._result import PROBLEMS
@@ -34,7 +35,10 @@ def warmup(problem: str = "column", orders: Sequence[str] = ORDER_NAMES) -> floa
     A = sp.csr_array(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], dtype=float))
     improve = 2 if problem in ("column", "row") else 0
     result = color(A, problem, tuple(orders), seed=0, improve=improve)
-    result.decompress(result.compress(A))
+    if problem in BICOLOR_PROBLEMS:
+        result.decompress(*result.compress(A))
+    else:
+        result.decompress(result.compress(A))
     return time.perf_counter() - start
 
 
@@ -55,6 +59,9 @@ def bound_description(A: sp.csr_array, problem: str) -> tuple[str, int]:
     if problem == "row":
         counts = np.bincount(A.indices, minlength=n)
         return "lower bound (max nonzeros in a column)", int(counts.max()) if n else 0
+    if problem in BICOLOR_PROBLEMS:
+        # one product can recover a pattern (a diagonal one) but no fewer
+        return "lower bound (nonempty pattern)", int(A.nnz > 0)
     deg = np.diff(A.indptr) - (A.diagonal() != 0)
     # max degree + 1 bounds distance-2 colorings; star/acyclic colorings may use fewer
     return "max degree + 1", int(deg.max()) + 1 if n else 0
@@ -103,10 +110,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(result.orders_tried) > 1:
         print("colors per order: " + ", ".join(f"{k}={v}" for k, v in result.orders_tried.items()))
     print(f"colors: {result.ncolors}")
+    if args.problem in BICOLOR_PROBLEMS:
+        print(f"column colors (JVPs): {result.ncolumn_colors}")
+        print(f"row colors (VJPs): {result.nrow_colors}")
     print(f"{bound_name}: {bound}")
     print(f"seconds: {seconds:.6f}")
     print(f"compile seconds: {compile_s:.6f}")
     if args.output:
-        np.savetxt(args.output, result.colors, fmt="%d")
+        # bicolorings: the m row colors, then the n column colors (0: in no product)
+        colors = (np.concatenate([result.row_colors, result.column_colors])
+                  if args.problem in BICOLOR_PROBLEMS else result.colors)
+        np.savetxt(args.output, colors, fmt="%d")
         print(f"colors written to: {args.output}")
     return 0

@@ -29,7 +29,7 @@ from ._errors import ColoringError
 
 __all__ = ["ColoringResult", "PROBLEMS", "UPLOS"]
 
-PROBLEMS = ("column", "row", "star", "acyclic")
+PROBLEMS = ("column", "row", "star", "acyclic", "bicolor", "bicolor_substitution")
 UPLOS = ("F", "L", "U")
 _LAYOUTS = ("C", "F", "batch_first")
 

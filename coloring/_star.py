@@ -72,17 +72,16 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
             if first_v[d] == v:
                 # Case 1: v has two neighbors q, w of color d, so v becomes the hub of
                 # their star and may share no color with any neighbor of q or w.
+                # The colors of the colored neighbors of q (of w) are exactly the colors
+                # in q's (w's) per-vertex list, which is bounded by the number of colors
+                # where the adjacency is not: a dense row would make this quadratic.
                 q = first_w[d]
                 if treated[q] != v:
-                    for r in range(indptr[q], indptr[q + 1]):
-                        x = indices[r]
-                        if x != q and color[x] >= 0:
-                            forbidden[color[x]] = v
+                    for t in range(indptr[q], indptr[q] + nent[q]):
+                        forbidden[ent_color[t]] = v
                     treated[q] = v
-                for r in range(indptr[w], indptr[w + 1]):
-                    x = indices[r]
-                    if x != w and color[x] >= 0:
-                        forbidden[color[x]] = v
+                for t in range(indptr[w], indptr[w] + nent[w]):
+                    forbidden[ent_color[t]] = v
                 treated[w] = v
             else:
                 first_v[d] = v

@@ -184,13 +184,14 @@ class Chunk:
             self._columns = SeedColumns(cols, self.width or self._seeds.shape[1],
                                         self.dtype or self._seeds.dtype)
         return self._columns
+    kind: str | None = None        # "jvp"/"vjp" in a bidirectional plan (None: the plan's)
 
 
 @dataclass
 class Plan:
     """Precomputed decompression of one prepared derivative (see module docstring)."""
 
-    problem: str                   # "column", "row", "star", "acyclic"
+    problem: str                   # "column", "row", "star", "acyclic", "bidirectional"
     shape: tuple[int, int]         # of the output matrix
     width: int                     # seed length (n for column/star/acyclic, m for row)
     product_width: int             # columns of the batch-first products
@@ -205,6 +206,7 @@ class Plan:
     csr_order: np.ndarray | None   # output position -> position in CSR order (None: same)
     chunks: list[Chunk] = field(default_factory=list)
     _template: Any = field(default=None, repr=False)
+    row_seeds: np.ndarray | None = None  # bidirectional: the VJP seeds (k2, m); seeds: JVPs
 
     ncolors: int = -1
     dtype: Any = None              # of the values (and of the seeds)
@@ -214,6 +216,8 @@ class Plan:
         self._nnz = int(self.indices.size if self.rows is None else self.rows.size)
         if self._seeds is not None:
             self.ncolors, self.dtype = int(self._seeds.shape[0]), self._seeds.dtype
+        if self.row_seeds is not None:  # bidirectional: the JVPs plus the VJPs
+            self.ncolors += int(self.row_seeds.shape[0])
 
     @property
     def seeds(self) -> np.ndarray:
@@ -421,11 +425,62 @@ def _coloring_index(result, P, rows, cols, pw):
     return idx, entry
 
 
+def _bidirectional_plan(P: sp.csr_array, result: Any, fmt: str, dtype: Any,
+                        chunk_size: int | None) -> Plan:
+    """Plan of a bicoloring: JVP chunks and VJP chunks, each filling its own positions.
+
+    The coloring package gives, per side, the CSR positions it recovers and the gather
+    index into that side's batch-first products (:meth:`BicoloringResult.decompression_index`);
+    here they are moved to the output format's order and split into chunks. A bicoloring
+    by substitution has no gather index: no chunks, the Jacobian decompresses through
+    ``result.decompress`` instead.
+    """
+    m, n = P.shape
+    V, W = result.seed_matrices(dtype=dtype)
+    if P.nnz == 0:
+        V, W = V[:0], W[:0]
+    rows, cols = _csr_coords(P)
+    rows_o, cols_o, indices, indptr, order = _output_structure(P, fmt)
+    chunks: list[Chunk] = []
+    index = result.decompression_index() if P.nnz else None
+    if index is not None:
+        out_pos = np.arange(P.nnz, dtype=np.int64)  # CSR position -> output position
+        if order is not None:
+            out_pos[order] = np.arange(P.nnz, dtype=np.int64)
+        pos_c, idx_c, pos_r, idx_r = index
+        for kind, S, pos, idx, entry, pw in (("jvp", V, pos_c, idx_c, cols, m),
+                                             ("vjp", W, pos_r, idx_r, rows, n)):
+            if S.shape[0] == 0:
+                continue
+            _frozen(S)
+            for c in _chunks(S, np.array(idx, dtype=np.int64), entry[pos], S.shape[0], pw,
+                             chunk_size):
+                where = pos if c.positions is None else pos[c.positions]
+                c.positions = _frozen(np.ascontiguousarray(out_pos[where]))
+                c.flat_index, c.entry_input = _frozen(c.flat_index), _frozen(c.entry_input)
+                c.kind = kind
+                chunks.append(c)
+    elif chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
+                                     or chunk_size < 1):
+        raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    rows_o, cols_o, indices, indptr = (None if a is None else _frozen(np.array(a))
+                                       for a in (rows_o, cols_o, indices, indptr))
+    plan = Plan("bidirectional", (m, n), n, m, _frozen(V), fmt, rows_o, cols_o, indices,
+                indptr, None, None, order, row_seeds=_frozen(W))
+    plan.chunks = chunks
+    return plan
+
+
 def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
                dtype: Any = np.float64, chunk_size: int | None = None) -> Plan:
     """Precompute seeds and gather indices for ``result``, a coloring of ``pattern``."""
     if fmt not in FORMATS:
         raise SparseADError(f"unknown format {fmt!r}; use one of {FORMATS}")
+    if hasattr(result, "row_colors"):  # a bicoloring: JVPs and VJPs
+        P = sp.csr_array(pattern)
+        P.sum_duplicates()
+        P.sort_indices()
+        return _bidirectional_plan(P, result, fmt, dtype, chunk_size)
     if uplo not in UPLOS:
         raise SparseADError(f"unknown uplo {uplo!r}; use 'F' (full), 'L' (lower) or 'U' "
                             f"(upper triangle)")

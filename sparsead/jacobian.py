@@ -1,7 +1,9 @@
-"""Sparse Jacobians from compressed JVPs (column coloring) or VJPs (row coloring)."""
+"""Sparse Jacobians from compressed JVPs (column coloring), VJPs (row coloring), or both
+(bidirectional: a bicoloring, for Jacobians with dense rows and dense columns)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -36,23 +38,71 @@ from .backends import Backend
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]
 
-_MODES = ("auto", "column", "row")
+_MODES = ("auto", "column", "row", "bidirectional")
+_BICOLOR = ("bicolor", "bicolor_substitution")
 
 
 def _is_coloring_result(obj: Any) -> bool:
     return hasattr(obj, "colors") and hasattr(obj, "problem") and hasattr(obj, "ncolors")
 
 
-def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, mode: str):
-    """Column (JVP) or row (VJP) coloring, whichever needs fewer products.
+def _is_bicoloring(obj: Any) -> bool:
+    return hasattr(obj, "row_colors") and hasattr(obj, "column_colors")
 
-    Returns the coloring result; on a tie the column coloring wins (forward mode has no
-    tape to store). ``mode`` forces one side.
+
+def _unknown_mode(mode: str) -> SparseADError:
+    return SparseADError(f"unknown mode {mode!r}; use 'auto', 'column' (JVPs), 'row' "
+                         f"(VJPs) or 'bidirectional' (both)")
+
+
+def _given_bicoloring(P: sp.csr_array, result: Any, backend: Backend, mode: str):
+    """Validate a user-supplied bicoloring (same pattern, a backend with both products)."""
+    if mode not in ("auto", "bidirectional"):
+        raise SparseADError(f"mode={mode!r} contradicts the given bicoloring; use "
+                            f"mode='bidirectional'")
+    if not (backend.supports("jvp") and backend.supports("vjp")):
+        raise SparseADError(f"a bicoloring needs JVPs and VJPs, which backend "
+                            f"{backend.name!r} does not both provide")
+    pattern = result.pattern
+    if pattern.shape != P.shape or not (np.array_equal(pattern.indptr, P.indptr)
+                                        and np.array_equal(pattern.indices, P.indices)):
+        raise SparseADError("the given bicoloring was computed for another sparsity pattern; "
+                            "bicolor this Jacobian's pattern (J.sparsity) instead")
+    try:
+        _coloring.check(P, result)
+    except _coloring.ColoringError as exc:
+        raise SparseADError(f"the given bicoloring is not valid for this sparsity pattern: "
+                            f"{exc}") from exc
+    return result
+
+
+def _bidirectional_side(backend: Backend, warn: bool = True) -> str | None:
+    """The one-sided mode a backend without both products falls back to (None: none)."""
+    if backend.supports("jvp") and backend.supports("vjp"):
+        return None
+    side = "column" if backend.supports("jvp") else "row"
+    what = "VJPs" if side == "column" else "JVPs"
+    if warn:
+        warnings.warn(f"backend {backend.name!r} has no {what}, so mode='bidirectional' is not "
+                      f"available; using mode={side!r} ({side} coloring) instead",
+                      UserWarning, stacklevel=4)
+    return side
+
+
+def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, mode: str):
+    """Column (JVP), row (VJP) or bidirectional coloring: the fewest products.
+
+    Returns the coloring result (a ``coloring.BicoloringResult`` for bidirectional); on a
+    tie the column coloring wins (forward mode has no tape to store), and a one-sided
+    coloring wins over a bicoloring. A VJP counts as one product. ``mode`` forces one
+    kind; ``"bidirectional"`` on a backend without VJPs (``"fd"``) warns and uses column
+    coloring.
     """
     if mode not in _MODES:
-        raise SparseADError(f"unknown mode {mode!r}; use 'auto', 'column' (JVPs) or 'row' "
-                            f"(VJPs)")
+        raise _unknown_mode(mode)
     can = {"column": backend.supports("jvp"), "row": backend.supports("vjp")}
+    if _is_bicoloring(coloring):
+        return _given_bicoloring(P, coloring, backend, mode)
     if _is_coloring_result(coloring):
         check_given_coloring(coloring, P, ("column", "row"))
         side = coloring.problem
@@ -64,12 +114,61 @@ def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, m
         return coloring
     opts = coloring_options(coloring, JACOBIAN_DEFAULT_ORDERS)
     forced = opts.pop("problem", None)
+    bicolor_problem = "bicolor"
     if forced is not None:
-        if forced not in ("column", "row"):
-            raise SparseADError(f"a Jacobian needs problem 'column' or 'row', not {forced!r}")
-        if mode not in ("auto", forced):
+        if forced not in ("column", "row") + _BICOLOR:
+            raise SparseADError(f"a Jacobian needs problem 'column', 'row', 'bicolor' or "
+                                f"'bicolor_substitution', not {forced!r}")
+        forced_mode = "bidirectional" if forced in _BICOLOR else forced
+        if mode not in ("auto", forced_mode) and not (
+                forced in _BICOLOR and _bidirectional_side(backend, warn=False) == mode):
             raise SparseADError(f"mode={mode!r} contradicts coloring problem={forced!r}")
-        mode = forced
+        mode = forced_mode
+        if forced in _BICOLOR:
+            bicolor_problem = forced
+    if mode == "bidirectional":
+        side = _bidirectional_side(backend)
+        if side is None:
+            return run_coloring(P, bicolor_problem, opts)
+        mode = side
+    best = _one_sided_coloring(P, opts, can, mode, backend)
+    if mode == "auto" and can["column"] and can["row"] and _may_bicolor_better(P, best):
+        best = _bicoloring_if_fewer(P, opts, best)
+    return best
+
+
+def _may_bicolor_better(P: sp.csr_array, best: Any) -> bool:
+    """Whether ``mode="auto"`` tries a bicoloring after the one-sided ``best``.
+
+    A bicoloring pays off when dense rows and dense columns force a one-sided coloring
+    far above the typical number of nonzeros per row or column. Below twice that average
+    (the Brusselator: 10 colors, 6 nonzeros per row) it is not tried, which keeps its
+    cost (about a third of the default coloring there) off the default path; nor with
+    fewer than 3 colors, where a bicoloring of 1 or 2 products would be one-sided too.
+    ``mode="bidirectional"`` always bicolors.
+    """
+    m, n = P.shape
+    mean = P.nnz / max(min(m, n), 1)
+    return best.ncolors >= 3 and best.ncolors > 2 * mean
+
+
+def _bicoloring_if_fewer(P: sp.csr_array, opts: dict, best: Any) -> Any:
+    """A bicoloring if it needs fewer products than ``best`` (improved only if it wins)."""
+    improve = opts.get("improve", False)
+    trial = run_coloring(P, "bicolor", {**opts, "improve": 0})
+    if trial.nproducts >= best.ncolors:
+        return best
+    if improve and trial.nproducts > 2:
+        improved = run_coloring(P, "bicolor", opts)
+        if improved.nproducts < trial.nproducts:
+            trial = improved
+    return trial
+
+
+def _one_sided_coloring(P: sp.csr_array, opts: dict, can: dict, mode: str,
+                        backend: Backend) -> Any:
+    """The column or row coloring with fewer colors (``mode`` "auto"), or the forced one."""
+    opts = dict(opts)
     sides = ("column", "row") if mode == "auto" else (mode,)
     sides = tuple(s for s in sides if can[s])
     if not sides:
@@ -137,12 +236,14 @@ class SparseJacobian(PreparedMatrix):
     ----------
     sparsity : scipy.sparse.csr_array
         Boolean pattern ``(m, n)`` (outputs x inputs, flattened in C order).
-    coloring : coloring.ColoringResult
-        The coloring used; ``coloring.problem`` is ``"column"`` or ``"row"``.
+    coloring : coloring.ColoringResult or coloring.BicoloringResult
+        The coloring used; ``coloring.problem`` is ``"column"``, ``"row"``, ``"bicolor"``
+        or ``"bicolor_substitution"``.
     mode : str
-        ``"column"`` (one JVP per color) or ``"row"`` (one VJP per color).
+        ``"column"`` (one JVP per color), ``"row"`` (one VJP per color) or
+        ``"bidirectional"`` (one JVP per column color and one VJP per row color).
     ncolors : int
-        Products per evaluation.
+        Products per evaluation (JVPs plus VJPs).
     nnz : int
         Stored values per evaluation (structural zeros included).
     format : str
@@ -189,13 +290,16 @@ class SparseJacobian(PreparedMatrix):
         need_value = need_value or not be.skips_value()
         if plan.ncolors == 0:  # no structural nonzeros: no products at all
             y = np.asarray(be.value(ctx, x)).reshape(-1) if need_value else None
+        elif plan.problem == "bidirectional" and not plan.chunks:
+            y, data = self._fill_substitution(ctx, x, data)
         else:
             y = None
             for chunk in plan.chunks:
                 # the fd backend moves each color's inputs: no dense seed matrix
                 seeds = chunk.seed_columns if be.takes_seed_columns else chunk.seeds
                 direct = chunk.positions is None  # values can land in data directly
-                if plan.problem == "column":
+                kind = chunk.kind or ("jvp" if plan.problem == "column" else "vjp")
+                if kind == "jvp":
                     if need_value:
                         y_c, vals = be.jvp_gather_entries(ctx, x, seeds, chunk.flat_index,
                                                           chunk.entry_input,
@@ -215,6 +319,33 @@ class SparseJacobian(PreparedMatrix):
             raise SparseADError(f"f's output changed size: {y.size} values now, {m} at "
                                 f"preparation; prepare again for the new output")
         return y, data
+
+    def _fill_substitution(self, ctx: Any, x: np.ndarray, data: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """Bicoloring by substitution: all JVPs and VJPs, then ``coloring``'s decompress."""
+        plan, be = self._plan, self.backend
+        V, W = plan.seeds, plan.row_seeds
+        step = self.chunk_size or max(V.shape[0], W.shape[0], 1)
+        y = None
+        B_col = np.empty((V.shape[0], plan.shape[0]), dtype=data.dtype)  # batch first
+        B_row = np.empty((W.shape[0], plan.shape[1]), dtype=data.dtype)
+        for product, S, B in ((be.jvp, V, B_col), (be.vjp, W, B_row)):
+            for start in range(0, S.shape[0], step):
+                y_c, B[start:start + step] = product(ctx, x, S[start:start + step])
+                if y is None:
+                    y = np.asarray(y_c).reshape(-1)
+        buf = self._csr_buffer
+        if buf is None or buf.data.dtype != data.dtype:
+            buf = self._csr_buffer = self.coloring.decompress(B_col.T, B_row)
+        else:
+            self.coloring.decompress(B_col.T, B_row, out=buf)
+        if plan.csr_order is None:
+            data[...] = buf.data
+        else:
+            np.take(buf.data, plan.csr_order, out=data)
+        return y, data
+
+    _csr_buffer = None  # bicoloring by substitution: the CSR matrix decompress refills
 
     def value_and_jacobian(self, x: Any, out: Any = None, *, args: tuple | None = None):
         """``(f(x), J(x))``; f(x) has f's output shape, J as in :meth:`__call__`."""
@@ -250,15 +381,23 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         Constant extra arguments of f (never differentiated).
     sparsity : array_like or scipy.sparse matrix, optional
         Known pattern ``(m, n)``; no detection then.
-    coloring : coloring.ColoringResult, str, tuple or dict, optional
+    coloring : coloring.ColoringResult, coloring.BicoloringResult, str, tuple or dict
         A coloring of the pattern, or options of :func:`coloring.color`: an order name,
-        a tuple of orders, or a dict (``{"order": ..., "problem": "row", ...}``). By
+        a tuple of orders, or a dict (``{"order": ..., "problem": "row", ...}``; problem
+        ``"bicolor_substitution"`` decompresses a bicoloring by substitution). By
         default largest-first on each side (column, row), then 10 passes of iterated
-        greedy on the side with fewer colors.
+        greedy on the side with fewer colors; with both JVPs and VJPs, where that side
+        needs more than twice as many colors as the average row or column has nonzeros
+        (dense rows or columns), also a bicoloring, kept if it needs fewer products.
     format : {"csr", "csc", "coo"}
         Output format. Structural zeros are stored; the value order is fixed.
-    mode : {"auto", "column", "row"}
-        Force JVPs (column coloring) or VJPs (row coloring); ``"auto"`` takes fewer colors.
+    mode : {"auto", "column", "row", "bidirectional"}
+        Force JVPs (column coloring), VJPs (row coloring) or some of each
+        (``"bidirectional"``: a bicoloring, ``coloring.color(..., "bicolor")``; for
+        Jacobians with dense rows and dense columns, e.g. an arrowhead, which cost about n
+        products on either side alone). ``"auto"`` takes the fewest products among those
+        the backend can compute, a VJP counting as one product. A backend without VJPs
+        (``"fd"``) warns and uses column coloring for ``"bidirectional"``.
     chunk_size : int, optional
         At most this many seeds per backend call (caps memory); default all in one call.
     out : array_like, optional
@@ -306,8 +445,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         f_eval = f
     args = tuple(args)
     if mode not in _MODES:
-        raise SparseADError(f"unknown mode {mode!r}; use 'auto', 'column' (JVPs) or 'row' "
-                            f"(VJPs)")
+        raise _unknown_mode(mode)
     for side, kind, what in (("column", "jvp", "JVPs"), ("row", "vjp", "VJPs")):
         if mode == side and not be.supports(kind):
             raise SparseADError(f"mode={side!r} needs {what}, which backend {be.name!r} "

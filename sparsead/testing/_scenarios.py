@@ -40,6 +40,11 @@ class Scenario:
         f writes into its first argument (numpy backends only).
     grad : callable, optional
         Numpy gradient ``grad(x, *args)`` of a Hessian scenario.
+    mode : str
+        ``mode=`` of ``prepare_jacobian`` (``"bidirectional"`` scenarios need JVPs and
+        VJPs; a backend with one kind only falls back to one side, with a warning).
+    coloring : object, optional
+        ``coloring=`` of ``prepare_jacobian`` / ``prepare_hessian``.
     tags : tuple of str
         What the scenario covers (input/output rank, structure, ...).
     """
@@ -53,6 +58,8 @@ class Scenario:
     out_shape: tuple = ()
     inplace: bool = False
     grad: Callable | None = None
+    mode: str = "auto"
+    coloring: Any = None
     tags: tuple = field(default_factory=tuple)
 
 
@@ -123,6 +130,19 @@ def _arrowhead_pattern(n=9):
     rows = np.concatenate([i, i, np.full(n, n - 1)])
     cols = np.concatenate([i, np.full(n - 1, n - 1), np.arange(n)])
     return _pattern(rows, cols, (n, n))
+
+
+def _dense_rows_and_columns(xp):
+    # x[0] and x[-1] enter every residual; the last two residuals sum over all of x
+    return lambda x: xp.concatenate([x ** 2 + x[0] * x[-1], xp.sum(xp.sin(x)).reshape(1),
+                                     xp.sum(x ** 3).reshape(1)])
+
+
+def _dense_rows_and_columns_pattern(n=10):
+    i = np.arange(n)
+    rows = np.concatenate([i, i, i, np.full(n, n), np.full(n, n + 1)])
+    cols = np.concatenate([i, np.zeros(n, int), np.full(n, n - 1), i, i])
+    return _pattern(rows, cols, (n + 2, n))
 
 
 def _dense_row(xp):
@@ -286,6 +306,17 @@ SCENARIOS: tuple[Scenario, ...] = (
              tags=("structure:banded",)),
     Scenario("arrowhead", "jacobian", _arrowhead, _linspace_point((9,)), _arrowhead_pattern,
              tags=("structure:arrowhead",)),
+    Scenario("arrowhead_bidirectional", "jacobian", _arrowhead, _linspace_point((9,)),
+             _arrowhead_pattern, mode="bidirectional",
+             tags=("structure:arrowhead", "mode:bidirectional")),
+    Scenario("dense_rows_and_columns", "jacobian", _dense_rows_and_columns,
+             _linspace_point((10,)), _dense_rows_and_columns_pattern,
+             tags=("structure:dense-rows-and-columns", "favours:bidirectional")),
+    Scenario("bidirectional_substitution", "jacobian", _dense_rows_and_columns,
+             _linspace_point((10,)), _dense_rows_and_columns_pattern,
+             mode="bidirectional", coloring={"problem": "bicolor_substitution"},
+             tags=("structure:dense-rows-and-columns", "mode:bidirectional",
+                   "decompression:substitution")),
     Scenario("dense_row", "jacobian", _dense_row, _linspace_point((10,)), _dense_row_pattern,
              tags=("structure:dense-row", "favours:row")),
     Scenario("brusselator", "jacobian", _brusselator, _brusselator_point,

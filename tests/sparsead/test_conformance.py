@@ -92,3 +92,27 @@ def test_check_backend_argument_errors():
         check_backend()
     with pytest.raises(TypeError, match="exactly one"):
         check_backend("fd", factory=lambda *a: None)
+
+
+def test_custom_backend_with_jvp_and_vjp_conforms_bidirectionally():
+    """With both products the bidirectional scenarios run as bicolorings, and mode="auto"
+    picks one where it needs fewer products (dense rows and dense columns)."""
+    def factory(scenario, f, args):
+        if scenario.kind == "hessian":
+            return _custom_factory(True)(scenario, f, args)
+        jvp = _complex_step_products(f, args)
+
+        def vjp(x, W, *a):
+            J = jvp(x, np.eye(x.size), *a).T  # (m, n) by complex steps: the reference
+            return W @ J
+        return Custom(jvp=jvp, vjp=vjp)
+
+    report = check_backend(factory=factory, dtypes=(np.float64,))
+    assert not report.failures
+    by_name = {r.scenario: r for r in report.passed}
+    for name in ("arrowhead_bidirectional", "dense_rows_and_columns",
+                 "bidirectional_substitution", "arrowhead"):
+        assert by_name[name].mode == "bidirectional", name
+        assert by_name[name].ncolors <= 5
+    assert by_name["banded"].mode in ("column", "row")
+    assert all(r.error < 1e-9 for r in report.passed)

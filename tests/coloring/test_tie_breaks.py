@@ -1,0 +1,47 @@
+"""Random tie-breaking restarts of the orders in the star/acyclic improvement path."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import coloring
+from coloring import _symmetric
+from coloring._api import _tie_break_restarts
+from coloring._pattern import as_pattern
+from coloring._symmetric_graph import SymmetricGraph
+
+
+def random_symmetric(n, per_row, seed):
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), per_row)
+    cols = rng.integers(0, n, rows.size)
+    A = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    return as_pattern(A + A.T + sp.eye_array(n))
+
+
+@pytest.mark.parametrize("problem", ["star", "acyclic"])
+def test_restarts_give_valid_colorings_of_the_original_vertices(problem):
+    P = random_symmetric(300, 3, 0)
+    graph = SymmetricGraph(P.indptr, P.indices)
+    plan, order = _tie_break_restarts(P, problem, ("smallest_last", "incidence_degree"),
+                                      _symmetric, graph, 0, rounds=3, time_limit=60.0)
+    assert np.array_equal(np.sort(order), np.arange(300))
+    # the plan is the coloring of the original pattern in that order
+    again = _symmetric.color_symmetric(P.indptr, P.indices, problem, order, graph=graph)
+    np.testing.assert_array_equal(again.colors, plan.colors)
+    _symmetric.check_symmetric(P.indptr, P.indices, plan.colors, problem)
+    # deterministic for a seed
+    plan2, order2 = _tie_break_restarts(P, problem, ("smallest_last", "incidence_degree"),
+                                        _symmetric, graph, 0, rounds=3, time_limit=60.0)
+    np.testing.assert_array_equal(order, order2)
+
+
+@pytest.mark.parametrize("problem", ["star", "acyclic"])
+def test_improve_never_worse_than_the_orders(problem):
+    P = random_symmetric(400, 4, 1)
+    plain = coloring.color(P, problem, coloring.BEST_ORDERS, seed=3)
+    improved = coloring.color(P, problem, coloring.BEST_ORDERS, seed=3, improve=30,
+                              time_limit=30.0)
+    coloring.check(P, improved)
+    assert improved.ncolors <= plain.ncolors
+    if "+tie_breaks" in improved.order:
+        assert improved.ncolors < plain.ncolors
