@@ -1,4 +1,9 @@
-"""Numba kernels of the evaluation hot path (raw arrays in, raw arrays out)."""
+"""Kernels of the evaluation hot path (raw arrays in, raw arrays out).
+
+Each Numba kernel has a plain numpy twin with the same result. Below
+:data:`COMPILE_MIN_SIZE` values the twins run: there Numba's speed saves microseconds,
+while compiling the kernels costs a first-time user seconds (:func:`fd_kernels` picks).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,26 @@ def gather_divide(src, flat_index, divisor, entry_input, out):
 @njit(cache=True, nogil=True)
 def perturb(x, h, cols, sign, out):
     """``out = x``, then ``out[cols] += sign * h[cols]`` (one color's perturbed point)."""
-    out[:] = x
+    # An element loop, not ``out[:] = x``: Numba compiles a slice assignment's shape-error
+    # message formatting, which costs seconds on a cold start.
+    for j in range(x.size):
+        out[j] = x[j]
     for j in cols:
         out[j] = x[j] + sign * h[j]
+    return out
+
+
+def gather_divide_numpy(src, flat_index, divisor, entry_input, out):
+    """numpy twin of :func:`gather_divide`."""
+    np.take(src, flat_index, out=out)
+    out /= divisor[entry_input]
+    return out
+
+
+def perturb_numpy(x, h, cols, sign, out):
+    """numpy twin of :func:`perturb`."""
+    np.copyto(out, x)
+    out[cols] = x[cols] + sign * h[cols]
     return out
 
 
@@ -56,3 +78,33 @@ def fd_steps(x, rstep, rel_step, method, h, dx):
             dx[j] = (xj + hj) - (xj - hj)
         else:
             dx[j] = hj
+
+
+def fd_steps_numpy(x, rstep, rel_step, method, h, dx):
+    """numpy twin of :func:`fd_steps` (same rounding: every step is taken in x's dtype)."""
+    s = np.where(x >= 0, 1.0, -1.0)
+    h[:] = rstep * s * np.maximum(1.0, np.abs(x))
+    if rel_step == rel_step:
+        user = (rel_step * s * np.abs(x)).astype(x.dtype)
+        np.copyto(h, user, where=(x + user) - x != 0)
+    if method == 0:
+        dx[:] = (x + h) - x
+    elif method == 1:
+        dx[:] = (x + h) - (x - h)
+    else:
+        dx[:] = h
+
+
+#: Problems with fewer values (stored entries plus variables) than this use the numpy
+#: twins, so that a small problem compiles nothing. Lower than the tracer's and the
+#: coloring's: these run on every evaluation, where the twins' temporaries start to
+#: cost (a 2D Brusselator with N = 32, 14336 values, evaluates as fast either way).
+COMPILE_MIN_SIZE = 1 << 14
+
+
+def fd_kernels(size: int):
+    """``(fd_steps, perturb, gather_divide)``: the numpy twins for a problem of fewer than
+    :data:`COMPILE_MIN_SIZE` values, else the Numba kernels (compiled on first use)."""
+    if size < COMPILE_MIN_SIZE:
+        return fd_steps_numpy, perturb_numpy, gather_divide_numpy
+    return fd_steps, perturb, gather_divide

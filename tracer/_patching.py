@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 
+from . import _setops
 from ._array import Session, TracedArray, contains_traced
 
 _NAMES = ("array", "asarray", "asanyarray", "zeros", "empty", "ones", "full")
@@ -167,14 +168,21 @@ def _prepare_numba() -> None:
 
 @contextlib.contextmanager
 def numpy_patched(session: Session):
-    """Install the patches for the duration of a trace (nesting-safe)."""
-    _prepare_numba()
+    """Install the patches for the duration of a trace (nesting-safe).
+
+    Small traces skip building Numba's tables (a cold cost of about a second) and keep
+    to the numpy path of :mod:`tracer._setops`.
+    """
+    if session.n >= _setops.PREPARE_MIN_INPUTS:
+        _prepare_numba()
+    numpy_only = contextlib.nullcontext() if _NUMBA_READY else _setops.numpy_only()
     _SESSIONS.append(session)
     if len(_SESSIONS) == 1:
         for name, w in _WRAPPERS.items():
             setattr(np, name, w)
     try:
-        yield
+        with numpy_only:
+            yield
     finally:
         _SESSIONS.pop()
         if not _SESSIONS:

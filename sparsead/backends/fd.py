@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import SparseADError, UnsupportedProductError
-from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_steps, gather_divide, perturb, seed_columns
+from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_kernels, seed_columns
 from .base import Backend
 
 #: Relative step exponent per method (scipy ``_eps_for_method``).
@@ -232,6 +232,7 @@ class FiniteDifferences(Backend):
         difference at ``flat_index[e]`` divided by the actual step of ``entry_input[e]``.
         """
         xf = np.asarray(x).reshape(-1)
+        fd_steps, perturb, gather_divide = fd_kernels(flat_index.size + xf.size)
         h = ctx.buffer((xf.size,), xf.dtype, "h")
         divisor = ctx.buffer((xf.size,), xf.dtype, "dx")
         fd_steps(xf, ctx.rstep, np.nan if self.rel_step is None else float(self.rel_step),
