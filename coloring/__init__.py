@@ -23,8 +23,7 @@ Kernels are Numba-compiled and cached on disk; :func:`warmup` returns the first-
 (compile or cache-load) time so benchmarks can report it separately.
 """
 
-from ._api import BEST_ORDERS, DEFAULT_IMPROVE_ITERATIONS, check, color
-from ._cli import warmup
+from ._api import BEST_ORDERS, DEFAULT_IMPROVE_ITERATIONS, check, color, warmup
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, greedy_color, iterated_greedy
 from ._orderings import GRAPH_ORDERINGS, ORDER_NAMES, ORDERINGS, NeighborhoodGraph

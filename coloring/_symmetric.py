@@ -22,7 +22,8 @@ exact. A post-processed plan's colors are a seed assignment with ``0..ncolors-1`
 proper coloring, so it is off by default (``check_symmetric`` would reject it; use
 :func:`check_direct_recovery` for star plans).
 
-Run ``python -m coloring._symmetric_bench`` for colors and median times on the issue's problems.
+``python -m benchmarks.symmetric_coloring`` (from the repository root) prints colors and
+median times on the issue's problems.
 """
 
 from __future__ import annotations
