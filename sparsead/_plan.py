@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 import coloring as _coloring
+from coloring._matrices import SharedStructureCSC, SharedStructureCSR
 
 from ._errors import SparseADError
 
@@ -244,30 +245,6 @@ def _triangle(P: sp.csr_array, uplo: str) -> tuple[sp.csr_array, np.ndarray | No
     T = sp.csr_array((np.ones(pos.size, bool), (rows[pos], cols[pos])), shape=P.shape)
     T.sort_indices()
     return T, pos
-
-
-class _CopyStructureOnWrite:
-    """Mixin for the matrices a prepared derivative returns.
-
-    They share one read-only ``indices``/``indptr`` pair (no O(nnz) work per call).
-    ``eliminate_zeros`` is the one scipy method that rewrites them in place: here it
-    first gives the matrix its own copies, so dropping the (stored) structural zeros of
-    one result works and cannot corrupt the next.
-    """
-
-    def eliminate_zeros(self) -> None:
-        """Remove zero entries (after copying the shared index arrays)."""
-        if not (self.indices.flags.writeable and self.indptr.flags.writeable):
-            self.indices, self.indptr = self.indices.copy(), self.indptr.copy()
-        super().eliminate_zeros()
-
-
-class SharedStructureCSR(_CopyStructureOnWrite, sp.csr_array):
-    """A ``scipy.sparse.csr_array`` whose index arrays are shared with other results."""
-
-
-class SharedStructureCSC(_CopyStructureOnWrite, sp.csc_array):
-    """A ``scipy.sparse.csc_array`` whose index arrays are shared with other results."""
 
 
 def _frozen(a: np.ndarray | None) -> np.ndarray | None:
