@@ -88,3 +88,12 @@ def test_help_of_the_package_is_short_and_documents_the_exceptions():
                  "UnsupportedProductError"):
         assert name in text
         assert issubclass(getattr(sparsead, name), Exception)
+
+
+def test_torch_extra_is_a_lower_bound_only():
+    tomllib = pytest.importorskip("tomllib")
+    from pathlib import Path
+
+    meta = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    extras = meta["project"]["optional-dependencies"]
+    assert extras["torch"] == ["torch>=2.4"]  # users are not forced onto one build
