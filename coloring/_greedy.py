@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import njit
 
 from . import _small
+from ._jit import njit
 from ._orderings import NeighborhoodGraph
 
 __all__ = ["greedy_color", "iterated_greedy", "IMPROVEMENTS"]

@@ -29,9 +29,9 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numpy as np
-from numba import njit
 
 from . import _small
+from ._jit import njit
 
 __all__ = [
     "NeighborhoodGraph",

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
 from . import _small
 from ._errors import ColoringError
+from ._jit import njit
 
 __all__ = ["as_pattern", "transpose_pattern", "is_symmetric_pattern"]
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
-from numba import njit
 
 from coloring._acyclic import AcyclicPlan, _find, _vertex_color_slots, acyclic_coloring
 from coloring._errors import ColoringError
@@ -39,6 +38,8 @@ from coloring._star import StarPlan, star_coloring
 from coloring._symmetric_graph import SymmetricGraph, UnmirroredEntryError, check_order
 from coloring._symmetric_improve import iterated_greedy
 from coloring._symmetric_postprocess import check_direct_recovery, drop_neutral_colors
+
+from ._jit import njit
 
 __all__ = ["color_symmetric", "check_symmetric", "check_direct_recovery",
            "drop_neutral_colors", "SYMMETRIC_PROBLEMS", "SymmetricPlan", "SymmetricGraph",

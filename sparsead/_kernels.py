@@ -8,7 +8,8 @@ while compiling the kernels costs a first-time user seconds (:func:`fd_kernels` 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from coloring._jit import njit
 
 
 @njit(cache=True, nogil=True)

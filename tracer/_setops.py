@@ -11,10 +11,9 @@ microseconds, so tracing a small function compiles nothing.
 from __future__ import annotations
 
 import contextlib
+import importlib
 
 import numpy as np
-
-from . import _kernels as K
 
 __all__ = ["COMPILE_MIN_SIZE", "is_range", "gather_rows", "union2", "union_rows",
            "rows_subset", "self_pairs", "cross_pairs", "splice_rows", "cumulative_union"]
@@ -42,6 +41,16 @@ def numpy_only():
         yield
     finally:
         _numpy_only[0] -= 1
+
+
+class _Kernels:
+    """:mod:`tracer._kernels`, imported (with Numba) when a large input first needs it."""
+
+    def __getattr__(self, name: str):
+        return getattr(importlib.import_module("tracer._kernels"), name)
+
+
+K = _Kernels()
 
 
 def _small(*arrays: np.ndarray) -> bool:
