@@ -3,6 +3,7 @@
 Each Numba kernel has a plain numpy twin with the same result. Below
 :data:`COMPILE_MIN_SIZE` values the twins run: there Numba's speed saves microseconds,
 while compiling the kernels costs a first-time user seconds (:func:`fd_kernels` picks).
+The kernels are lazy (:mod:`coloring._jit`): Numba is imported when one first runs.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ Patches nest (re-entrant traces) and are always restored, also on exceptions.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import linecache
 import re
 import sys
@@ -163,6 +164,9 @@ def _prepare_numba() -> None:
 
         cpu_target.typing_context.refresh()
         cpu_target.target_context.refresh()
+        # The kernels module binds np.empty when imported (tracer._setops imports it on
+        # first need): import it here, while numpy is not patched.
+        importlib.import_module("tracer._kernels")
         _NUMBA_READY = True
 
 

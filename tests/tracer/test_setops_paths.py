@@ -1,0 +1,40 @@
+"""Which path the tracer's set operations take, checked in fresh processes (tracer._setops).
+
+Small traces must compile nothing (Numba is not even imported); large ones use the Numba
+kernels, whose module is imported before numpy is patched.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(code: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_small_inputs_with_large_intermediates_stay_on_numpy():
+    out = run(
+        "import sys, numpy as np, tracer\n"
+        "P = tracer.jacobian_sparsity(lambda x: np.outer(x, x).ravel(), np.ones(300))\n"
+        "assert P.shape == (90000, 300) and P.nnz == 2 * 90000 - 300\n"
+        "print('numba' in sys.modules)\n")
+    assert out.strip() == "False"
+
+
+def test_large_traces_use_the_kernels_imported_before_patching():
+    out = run(
+        "import sys, numpy as np, tracer\n"
+        "from tracer import _setops\n"
+        "n = 2 * _setops.COMPILE_MIN_SIZE\n"
+        "P = tracer.jacobian_sparsity(lambda x: x[1:] * x[:-1] + np.sin(x[1:]),\n"
+        "                             np.ones(n))\n"
+        "assert P.shape == (n - 1, n) and P.nnz == 2 * (n - 1)\n"
+        "print(sys.modules['tracer._kernels'].union2.signatures != [])\n")
+    assert out.strip() == "True"
