@@ -11,16 +11,27 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["COMPILE_MIN_SIZE", "is_small", "transpose", "distance2_degrees",
-           "by_decreasing_key", "greedy_bipartite", "class_order"]
+__all__ = ["COMPILE_MIN_SIZE", "GREEDY_COMPILE_MIN_SIZE", "is_small", "greedy_is_small",
+           "transpose", "distance2_degrees", "by_decreasing_key", "greedy_bipartite",
+           "class_order"]
 
-#: Patterns with fewer stored entries than this are colored by the twins below.
+#: Patterns with fewer stored entries than this take the vectorized twins below.
 COMPILE_MIN_SIZE = 1 << 16
+
+#: The greedy twin is a Python loop (about a microsecond per stored entry and pass, and the
+#: improvement runs up to some 20 passes): it serves only patterns below this many
+#: entries, where it costs less than loading the compiled kernel from Numba's cache.
+GREEDY_COMPILE_MIN_SIZE = 1 << 12
 
 
 def is_small(nnz: int) -> bool:
-    """Whether a pattern with ``nnz`` stored entries takes the numpy twins."""
+    """Whether a pattern with ``nnz`` stored entries takes the vectorized numpy twins."""
     return nnz < COMPILE_MIN_SIZE
+
+
+def greedy_is_small(nnz: int) -> bool:
+    """Whether a pattern with ``nnz`` stored entries is colored by :func:`greedy_bipartite`."""
+    return nnz < GREEDY_COMPILE_MIN_SIZE
 
 
 def transpose(indptr: np.ndarray, indices: np.ndarray, ncols: int

@@ -55,6 +55,7 @@ def test_small_and_compiled_colorings_are_the_same(monkeypatch):
             small = coloring.color(M, problem, order=coloring.BEST_ORDERS, improve=30,
                                    seed=0, time_limit=100.0)
             monkeypatch.setattr(_small, "COMPILE_MIN_SIZE", 0)
+            monkeypatch.setattr(_small, "GREEDY_COMPILE_MIN_SIZE", 0)
             big = coloring.color(M, problem, order=coloring.BEST_ORDERS, improve=30, seed=0,
                                 time_limit=100.0)
             monkeypatch.undo()
