@@ -38,12 +38,18 @@ class LazyKernel:
         """The Numba dispatcher (imports Numba and swaps every lazy kernel on first use)."""
         if self._dispatcher is None:
             _materialize()
+        if self._dispatcher is None:  # held by no module (a kernel defined in a function)
+            with _lock:
+                if self._dispatcher is None:
+                    self._dispatcher = _numba_njit(**self.options)(self.py_func)
         return self._dispatcher
 
     def __call__(self, *args: Any) -> Any:
         return self.dispatcher()(*args)
 
     def __getattr__(self, name: str) -> Any:  # signatures, stats, ... of the dispatcher
+        if name.startswith("_"):  # private and special names (copy, pickle) stay lazy
+            raise AttributeError(name)
         return getattr(self.dispatcher(), name)
 
     def __repr__(self) -> str:

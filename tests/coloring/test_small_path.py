@@ -61,3 +61,18 @@ def test_small_and_compiled_colorings_are_the_same(monkeypatch):
             monkeypatch.undo()
             np.testing.assert_array_equal(small.colors, big.colors)
             coloring.check(M, small)
+
+
+def test_lazy_kernels_become_numba_dispatchers_everywhere_on_first_call():
+    from coloring import _jit
+
+    @_jit.njit(cache=False)
+    def add_one(a):
+        return a + 1
+
+    if _jit._numba_njit is None:  # Numba not imported yet in this process
+        assert isinstance(add_one, _jit.LazyKernel)
+    assert add_one(1) == 2
+    # the kernels of the coloring modules are real dispatchers now
+    assert not isinstance(_greedy._greedy_bitmask, _jit.LazyKernel)
+    assert hasattr(_greedy._greedy_bitmask, "signatures")
