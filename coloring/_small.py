@@ -20,8 +20,10 @@ COMPILE_MIN_SIZE = 1 << 16
 
 #: The greedy twin is a Python loop (about a microsecond per stored entry and pass, and the
 #: improvement runs up to some 20 passes): it serves only patterns below this many
-#: entries, where it costs less than loading the compiled kernel from Numba's cache.
-GREEDY_COMPILE_MIN_SIZE = 1 << 12
+#: entries. Up to there it costs less than what a new process pays to run the compiled
+#: kernel even from Numba's cache (importing Numba, starting its code generator), though
+#: more than the kernel itself in a process that has both already.
+GREEDY_COMPILE_MIN_SIZE = 1 << 14
 
 
 def is_small(nnz: int) -> bool:
