@@ -201,6 +201,17 @@ def _swap_remove(u, key, head, tail, nxt, prv):
         tail[d] = last
 
 
+@njit(cache=True, inline="always")
+def _max_value(a):
+    """Largest entry of a non-empty array: a loop, because Numba's ``a.max()`` compiles its
+    empty-array error message, seconds of a cold start."""
+    best = a[0]
+    for i in range(1, a.size):
+        if a[i] > best:
+            best = a[i]
+    return best
+
+
 @njit(cache=True)
 def _buckets(n, key, nkeys):
     """Buckets holding every vertex, pushed in increasing index order."""
@@ -220,7 +231,7 @@ def _smallest_last(n, p1, i1, p2, i2, deg):
     if n == 0:
         return order
     key = deg.copy()
-    head, tail, nxt, prv = _buckets(n, key, key.max() + 1)
+    head, tail, nxt, prv = _buckets(n, key, _max_value(key) + 1)
     removed = np.zeros(n, np.bool_)
     mark = np.full(n, -1, np.int64)
     cur = 0
@@ -274,7 +285,7 @@ def _dynamic_largest_first(n, p1, i1, p2, i2, deg):
     if n == 0:
         return order
     key = deg.copy()
-    cur = key.max()
+    cur = _max_value(key)
     head = np.full(cur + 1, -1, np.int64)
     tail = np.full(cur + 1, -1, np.int64)
     nxt = np.full(n, -1, np.int64)
@@ -308,7 +319,7 @@ def _incidence_degree(n, p1, i1, p2, i2, deg):
     order = np.empty(n, np.int64)
     if n == 0:
         return order
-    maxd = deg.max()
+    maxd = _max_value(deg)
     key = np.zeros(n, np.int64)
     head, tail, nxt, prv = _buckets(n, key, maxd + 1)
     removed = np.zeros(n, np.bool_)
