@@ -1082,9 +1082,8 @@ def plot_scaling(path: Path, results: dict[str, Any]) -> str:
     palette = plt.get_cmap("tab10")
     all_n = sorted({s["n"] for s in results["sizes"]})
     new_process = [r for r in results.get("new_process") or [] if "error" not in r]
-    first_title = ("first call (detect + color + compile + eval); ours: new process, "
-                   "warm = Numba cache filled,\ncold (dotted) = empty cache; peers: in the "
-                   "benchmark process" if new_process else
+    first_title = ("first call (detect + color + compile + eval)\nours in a new process, "
+                   "warm (solid) and\ncold = empty Numba cache (dotted)" if new_process else
                    "first call (detect + color + compile + eval)")
     for ax, field, title in ((axes[0], "first_call", first_title),
                              (axes[1], "steady", "steady state (median of repeats)")):
@@ -1112,7 +1111,7 @@ def plot_scaling(path: Path, results: dict[str, Any]) -> str:
         ax.set_ylabel("seconds")
         ax.set_title(title, fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=6, loc="upper left")
+    axes[0].legend(fontsize=6, loc="best")
     axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(f"Brusselator sparse Jacobian ({results['meta']['date']}, "
                  f"{results['meta']['machine']})", fontsize=9)
