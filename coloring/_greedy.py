@@ -90,7 +90,7 @@ def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
     g = graph
     if g.is_bipartite:
         nnodes = g.p2.size - 1
-        if _small.greedy_is_small(g.i2.size):
+        if _small.greedy_is_small(g.i2.size, _greedy_bitmask):
             return _small.greedy_bipartite(order, g.p1, g.i1, nnodes)
         for nwords in (1, 4):
             colors, ok = _greedy_bitmask(order, g.p1, g.i1, nnodes, nwords)
@@ -212,7 +212,7 @@ def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
             break
         strategy = _CLASS_STRATEGY_CYCLE[it % len(_CLASS_STRATEGY_CYCLE)]
         rank = _class_ranks(strategy, current, k, rng)
-        if _small.is_small(g.i2.size):
+        if _small.is_small(g.i2.size, _class_order):
             order = _small.class_order(current, rank, bool(it % 2))
         else:
             order = _class_order(current, k, rank, bool(it % 2))

@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any, Callable
 
-__all__ = ["njit", "LazyKernel"]
+__all__ = ["njit", "LazyKernel", "is_compiled"]
 
 _numba_njit: Callable | None = None
 _packages: set[str] = set()  # top-level packages that defined lazy kernels
@@ -85,3 +85,10 @@ def njit(*args: Any, **options: Any) -> Any:
     if args and callable(args[0]) and not options:
         return decorate(args[0])
     return decorate
+
+
+def is_compiled(kernel: Any) -> bool:
+    """Whether ``kernel`` has a compiled signature in this process (never imports Numba)."""
+    if isinstance(kernel, LazyKernel):
+        kernel = kernel._dispatcher
+    return kernel is not None and bool(kernel.signatures)

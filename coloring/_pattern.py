@@ -120,7 +120,7 @@ def _transpose(indptr, indices, ncols):
 
 def transpose_pattern(P: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
     """``(indptr, indices)`` of the transpose of the CSR pattern ``P`` (i.e. its CSC)."""
-    if _small.is_small(P.nnz):
+    if _small.is_small(P.nnz, _transpose):
         return _small.transpose(P.indptr, P.indices, P.shape[1])
     return _transpose(P.indptr, P.indices, P.shape[1])
 

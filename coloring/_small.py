@@ -8,8 +8,12 @@ nothing. Each twin returns exactly what its kernel returns (the tests compare th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
+
+from ._jit import is_compiled
 
 __all__ = ["COMPILE_MIN_SIZE", "GREEDY_COMPILE_MIN_SIZE", "is_small", "greedy_is_small",
            "transpose", "distance2_degrees", "by_decreasing_key", "greedy_bipartite",
@@ -26,14 +30,17 @@ COMPILE_MIN_SIZE = 1 << 16
 GREEDY_COMPILE_MIN_SIZE = 1 << 14
 
 
-def is_small(nnz: int) -> bool:
-    """Whether a pattern with ``nnz`` stored entries takes the vectorized numpy twins."""
-    return nnz < COMPILE_MIN_SIZE
+def is_small(nnz: int, kernel: Any = None) -> bool:
+    """Whether a pattern with ``nnz`` stored entries takes the vectorized numpy twin of
+    ``kernel``: below the threshold, unless the kernel already runs compiled in this
+    process (then it is the faster one)."""
+    return nnz < COMPILE_MIN_SIZE and not (kernel is not None and is_compiled(kernel))
 
 
-def greedy_is_small(nnz: int) -> bool:
-    """Whether a pattern with ``nnz`` stored entries is colored by :func:`greedy_bipartite`."""
-    return nnz < GREEDY_COMPILE_MIN_SIZE
+def greedy_is_small(nnz: int, kernel: Any = None) -> bool:
+    """Whether a pattern with ``nnz`` stored entries is colored by :func:`greedy_bipartite`
+    (below the threshold, unless ``kernel`` already runs compiled in this process)."""
+    return nnz < GREEDY_COMPILE_MIN_SIZE and not (kernel is not None and is_compiled(kernel))
 
 
 def transpose(indptr: np.ndarray, indices: np.ndarray, ncols: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coloring._jit import njit
+from coloring._jit import is_compiled, njit
 
 
 @njit(cache=True, nogil=True)
@@ -106,7 +106,8 @@ COMPILE_MIN_SIZE = 1 << 14
 
 def fd_kernels(size: int):
     """``(fd_steps, perturb, gather_divide)``: the numpy twins for a problem of fewer than
-    :data:`COMPILE_MIN_SIZE` values, else the Numba kernels (compiled on first use)."""
-    if size < COMPILE_MIN_SIZE:
+    :data:`COMPILE_MIN_SIZE` values (unless the kernels already run compiled in this
+    process), else the Numba kernels (compiled on first use)."""
+    if size < COMPILE_MIN_SIZE and not is_compiled(gather_divide):
         return fd_steps_numpy, perturb_numpy, gather_divide_numpy
     return fd_steps, perturb, gather_divide

@@ -3,7 +3,8 @@
 Every function here has the signature and the result of the Numba kernel of the same
 name in :mod:`tracer._kernels` (see there for the CSR-like layout). Below
 :data:`COMPILE_MIN_SIZE` keys and map entries in the inputs the operation runs as a few
-vectorized numpy calls; above, the kernel runs (compiled on its first use). Compiling
+vectorized numpy calls, unless the kernel is already compiled in this process; above,
+the kernel runs (compiled on its first use). Compiling
 the kernels costs a first-time user seconds, while on small arrays they save
 microseconds, so tracing a small function compiles nothing.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
 
 import numpy as np
 
@@ -53,8 +55,15 @@ class _Kernels:
 K = _Kernels()
 
 
-def _small(*arrays: np.ndarray) -> bool:
-    return _numpy_only[0] > 0 or sum(a.size for a in arrays) < COMPILE_MIN_SIZE
+def _small(kernel: str, *arrays: np.ndarray) -> bool:
+    """Whether to take the numpy path: inside a numpy-only trace, or for small inputs unless
+    the kernel already runs compiled in this process (then it is the faster one)."""
+    if _numpy_only[0] > 0:
+        return True
+    if sum(a.size for a in arrays) >= COMPILE_MIN_SIZE:
+        return False
+    module = sys.modules.get("tracer._kernels")
+    return module is None or not getattr(module, kernel).signatures
 
 
 def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
@@ -99,7 +108,7 @@ def _sorted_unique_rows(rows: np.ndarray, keys: np.ndarray, m: int
 
 def is_range(rows: np.ndarray) -> bool:
     """See :func:`tracer._kernels.is_range`."""
-    if not _small(rows):
+    if not _small("is_range", rows):
         return K.is_range(rows)
     if rows.size == 0:
         return True
@@ -109,7 +118,7 @@ def is_range(rows: np.ndarray) -> bool:
 
 def gather_rows(indptr, indices, rowmap):
     """See :func:`tracer._kernels.gather_rows`."""
-    if not _small(indices, rowmap):
+    if not _small("gather_rows", indices, rowmap):
         return K.gather_rows(indptr, indices, rowmap)
     rows, keys = _expand(indptr, indices, rowmap)
     ptr = np.zeros(rowmap.size + 1, np.int64)
@@ -119,7 +128,7 @@ def gather_rows(indptr, indices, rowmap):
 
 def union2(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m):
     """See :func:`tracer._kernels.union2`."""
-    if not _small(idx_a, map_a, idx_b, map_b):
+    if not _small("union2", idx_a, map_a, idx_b, map_b):
         return K.union2(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m)
     ra, ka = _expand(ptr_a, idx_a, _identity_or(map_a, m))
     rb, kb = _expand(ptr_b, idx_b, _identity_or(map_b, m))
@@ -128,7 +137,7 @@ def union2(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m):
 
 def union_rows(indptr, indices, sel_ptr, sel_rows):
     """See :func:`tracer._kernels.union_rows`."""
-    if not _small(indices, sel_rows):
+    if not _small("union_rows", indices, sel_rows):
         return K.union_rows(indptr, indices, sel_ptr, sel_rows)
     m = sel_ptr.size - 1
     slot, keys = _expand(indptr, indices, sel_rows)
@@ -138,7 +147,7 @@ def union_rows(indptr, indices, sel_ptr, sel_rows):
 
 def rows_subset(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m):
     """See :func:`tracer._kernels.rows_subset`."""
-    if not _small(idx_a, map_a, idx_b, map_b):
+    if not _small("rows_subset", idx_a, map_a, idx_b, map_b):
         return K.rows_subset(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m)
     union_ptr, _ = union2(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m)
     _, lens_a = _starts_lens(ptr_a, _identity_or(map_a, m))
@@ -147,7 +156,7 @@ def rows_subset(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m):
 
 def self_pairs(indptr, indices, n):
     """See :func:`tracer._kernels.self_pairs`."""
-    if not _small(indices):
+    if not _small("self_pairs", indices):
         return K.self_pairs(indptr, indices, n)
     m = indptr.size - 1
     lens = np.diff(indptr)
@@ -162,7 +171,7 @@ def self_pairs(indptr, indices, n):
 
 def cross_pairs(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m, n):
     """See :func:`tracer._kernels.cross_pairs`."""
-    if not _small(idx_a, map_a, idx_b, map_b):
+    if not _small("cross_pairs", idx_a, map_a, idx_b, map_b):
         return K.cross_pairs(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m, n)
     sa, la = _starts_lens(ptr_a, _identity_or(map_a, m))
     sb, lb = _starts_lens(ptr_b, _identity_or(map_b, m))
@@ -177,7 +186,7 @@ def cross_pairs(ptr_a, idx_a, map_a, ptr_b, idx_b, map_b, m, n):
 
 def splice_rows(indptr, indices, positions, rep_ptr, rep_idx):
     """See :func:`tracer._kernels.splice_rows`."""
-    if not _small(indices, rep_idx):
+    if not _small("splice_rows", indices, rep_idx):
         return K.splice_rows(indptr, indices, positions, rep_ptr, rep_idx)
     m = indptr.size - 1
     own = np.arange(m, dtype=np.int64)
@@ -196,7 +205,7 @@ def splice_rows(indptr, indices, positions, rep_ptr, rep_idx):
 def cumulative_union(indptr, indices, sel_ptr, sel_rows):
     """See :func:`tracer._kernels.cumulative_union` (a Python loop over the segments when
     small: only cumsum uses it)."""
-    if not _small(indices, sel_rows):
+    if not _small("cumulative_union", indices, sel_rows):
         return K.cumulative_union(indptr, indices, sel_ptr, sel_rows)
     ptrs, keys = [np.zeros(1, np.int64)], []
     total = 0

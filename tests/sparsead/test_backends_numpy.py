@@ -242,9 +242,10 @@ def test_numpy_twins_of_the_fd_kernels_match_the_compiled_ones(dtype):
     np.testing.assert_array_equal(
         K.gather_divide_numpy(src, flat, h, entry, np.empty(80, dtype)),
         K.gather_divide(src, flat, h, entry, np.empty(80, dtype)))
-    # the size picks the implementation; both give the same Jacobian
-    assert K.fd_kernels(10)[0] is K.fd_steps_numpy
+    # the size picks the implementation, and a kernel compiled already is preferred
     assert K.fd_kernels(K.COMPILE_MIN_SIZE)[0] is K.fd_steps
+    assert K.is_compiled(K.gather_divide)
+    assert K.fd_kernels(10)[0] is K.fd_steps
 
 
 @pytest.mark.parametrize("method", ["forward", "central", "complex"])
@@ -255,7 +256,9 @@ def test_small_and_compiled_fd_paths_give_the_same_jacobian(method, monkeypatch)
         return np.concatenate([x[1:] ** 2 - x[:-1], [np.sum(np.sin(x))]])
 
     x = np.linspace(-1.0, 2.0, 30)
+    monkeypatch.setattr(K, "is_compiled", lambda kernel: False)  # the twins, surely
     small = sparsead.jacobian(f, x, backend=FiniteDifferences(method))
+    monkeypatch.undo()
     monkeypatch.setattr(K, "COMPILE_MIN_SIZE", 0)
     compiled = sparsead.jacobian(f, x, backend=FiniteDifferences(method))
     np.testing.assert_array_equal(small.toarray(), compiled.toarray())

@@ -97,3 +97,20 @@ def test_torch_extra_is_a_lower_bound_only():
     meta = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     extras = meta["project"]["optional-dependencies"]
     assert extras["torch"] == ["torch>=2.4"]  # users are not forced onto one build
+
+
+def test_a_small_first_jacobian_compiles_nothing(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, numpy as np, sparsead\n"
+            "J = sparsead.jacobian(lambda x: x**2, np.ones(3))\n"
+            "assert np.allclose(J.toarray(), 2 * np.eye(3))\n"
+            "print('numba' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=300,
+                          env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False"  # Numba was not even imported
