@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(result.orders_tried) > 1:
         print("colors per order: " + ", ".join(f"{k}={v}" for k, v in result.orders_tried.items()))
     print(f"colors: {result.ncolors}")
-    print(f"{BOUND_NAMES[args.problem]}: {result.lower_bound}")
+    print(f"{BOUND_NAMES.get(args.problem, 'lower bound')}: {result.lower_bound}")
     print(f"seconds: {seconds:.6f}")
     print(f"compile seconds: {compile_s:.6f}")
     if args.output:
