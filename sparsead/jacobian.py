@@ -19,6 +19,7 @@ from ._common import (
     check_point,
     infer_output_shape,
     inplace_to_outofplace,
+    missing_out_argument,
     resolve_backend,
     store_chunk_values,
 )
@@ -459,7 +460,16 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     report = StageProgress(f"prepare_jacobian (n={x.size})", stages, progress)
     try:
         with report.stage("compile", be.name):
-            ctx = be.prepare(f_eval, x, args, kinds=kinds)
+            try:
+                ctx = be.prepare(f_eval, x, args, kinds=kinds)
+            except TypeError as exc:
+                if out is None and missing_out_argument(f, 1 + len(args)):
+                    raise SparseADError(
+                        "f needs one more positional argument than f(x, *args) gives it: "
+                        "it looks like an in-place function f(out, x, *args). Pass out= "
+                        "(an array of f's output shape, e.g. out=np.zeros(m)); its values "
+                        "are ignored") from exc
+                raise
         out_shape = be.output_shape(ctx)
         if out_shape is None:
             m = int(np.asarray(be.value(ctx, x)).size)
