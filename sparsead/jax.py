@@ -266,19 +266,44 @@ def _check_mesh(mesh: Any) -> None:
 
 
 def _sharded(body: Callable, mesh: Any, kind: str, xf, dyn, seeds: np.ndarray):
-    """``body(xf, dyn, seeds)`` with the seed rows split over all devices of ``mesh``."""
+    """``body(xf, dyn, seeds)`` with the seed rows split over all devices of ``mesh``.
+
+    Device ``d`` computes the products of seed rows ``[d * kl, (d + 1) * kl)``. Its block
+    of seeds is selected by ``lax.switch`` on the device index among compile-time
+    constants, so XLA folds the x-independent tangent work as on one device (and the
+    values are the single-device ones bit for bit), instead of receiving the seeds as a
+    sharded runtime array.
+    """
+    from jax.sharding import NamedSharding  # noqa: PLC0415
     from jax.sharding import PartitionSpec as P  # noqa: PLC0415
 
     ndev = int(mesh.size)
     k = seeds.shape[0]
-    kpad = math.ceil(k / ndev) * ndev
-    padded = np.zeros((kpad, seeds.shape[1]), dtype=seeds.dtype)
+    kl = math.ceil(k / ndev)
+    padded = np.zeros((kl * ndev, seeds.shape[1]), dtype=seeds.dtype)
     padded[:k] = seeds  # zero seeds give zero products, never read by the gather
     axes = tuple(mesh.axis_names)
     split = P(axes)
     out_specs = split if kind == "hvp" else (P(), split)
-    run = jax.shard_map(body, mesh=mesh, in_specs=(P(), P(), split), out_specs=out_specs)
-    return run(xf, dyn, padded)
+    explicit = any(t == jax.sharding.AxisType.Explicit for t in mesh.axis_types)
+    if explicit:  # explicit-sharding meshes (jax.make_mesh's default): place the inputs
+        whole = NamedSharding(mesh, P())
+        xf = jax.reshard(xf, whole)
+        dyn = tuple(jax.reshard(jnp.asarray(a), whole) for a in dyn)
+    blocks = [padded[d * kl:(d + 1) * kl] for d in range(ndev)]
+    branches = [lambda xf, dyn, block=block: body(xf, dyn, block) for block in blocks]
+
+    def local(xf, dyn):
+        return jax.lax.switch(jax.lax.axis_index(axes), branches, xf, dyn)
+
+    # check_vma off: forward-over-reverse mixes the replicated x with varying tangents,
+    # which the check rejects; every output here is replicated or split as specified.
+    run = jax.shard_map(local, mesh=mesh, in_specs=(P(), P()), out_specs=out_specs,
+                        check_vma=False)
+    out = run(xf, dyn)
+    if explicit:  # the gather reads the whole product: replicate it
+        out = jax.tree_util.tree_map(lambda a: jax.reshard(a, whole), out)
+    return out
 
 
 class JaxSparseJacobian(_Prepared):
