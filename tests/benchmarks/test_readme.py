@@ -63,3 +63,17 @@ def test_readme_hessian_results_come_from_the_benchmark_json():
     section = text[text.index(hessian.README_START):
                    text.index(hessian.README_END) + len(hessian.README_END)]
     assert section == hessian.readme_section(json.loads(saved.read_text()))
+
+
+def test_readme_jax_native_results_come_from_the_benchmark_json():
+    import json
+
+    from benchmarks import jax_native
+
+    saved = README.parent / "docs" / "jax_native.json"
+    if not saved.exists():
+        pytest.skip("no docs/jax_native.json yet (run the benchmark with --docs)")
+    text = README.read_text()
+    section = text[text.index(jax_native.README_START):
+                   text.index(jax_native.README_END) + len(jax_native.README_END)]
+    assert section == jax_native.readme_section(json.loads(saved.read_text()))
