@@ -55,7 +55,7 @@ import scipy.sparse as sp
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_hessian, detect_jacobian
 from ._plan import build_plan
-from .backends.jax_backend import JaxBackend, _same_static
+from .backends.jax_backend import JaxBackend, _check_dtype, _same_static
 from .hessian import _symmetrize, choose_hessian_coloring
 from .jacobian import choose_jacobian_coloring
 
@@ -97,6 +97,7 @@ class _Flat:
                 raise SparseADError(f"x must hold real floating arrays (float32 or float64), "
                                     f"got a leaf of dtype {dt}; convert it, e.g. "
                                     f"x.astype(jnp.float64)")
+            _check_dtype(dt, "x")  # float64 with x64 off would silently become float32
         x0, self.unravel = ravel_pytree(x)
         self.x0 = np.asarray(x0)
         self.treedef = jax.tree_util.tree_structure(x)
@@ -186,6 +187,11 @@ class _Prepared:
                                 f"prepared with {len(self._args)}")
         runtime = set(ctx.runtime)
         for i, (new, old) in enumerate(zip(args, self._args)):
+            if i not in runtime and isinstance(new, jax.core.Tracer):
+                raise SparseADError(
+                    f"args[{i}] was static at preparation ({old!r}: ints, strings and "
+                    f"objects are) but is traced now: under jax.jit, mark it static "
+                    f"(static_argnums) or close over it")
             if i not in runtime and not _same_static(new, old):
                 raise SparseADError(
                     f"args[{i}] is a static argument (an int, string or object at "

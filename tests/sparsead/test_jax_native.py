@@ -269,6 +269,29 @@ def test_clear_errors():
         sj.jacobian(f, x, mesh="cpu")
 
 
+def test_float64_without_x64_and_traced_static_args_raise():
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(SparseADError, match="jax_enable_x64"):
+            sj.jacobian(lambda z: z ** 2, np.ones(3))
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+    def f(z, t, k):
+        return jnp.roll(z, k) * t
+
+    x = jnp.linspace(0.1, 1.0, 6)
+    jac = sj.jacobian(f, x, args=(2.0, 1))
+    fn = jax.jit(jac, static_argnums=2)  # the float is traced, the int static
+    assert [float(fn(x, t, 1).todense()[1, 0]) for t in (3.0, 5.0)] == [3.0, 5.0]
+    assert fn._cache_size() == 1
+    with pytest.raises(SparseADError, match="static_argnums"):
+        jax.jit(jac)(x, 3.0, 1)
+    with pytest.raises(SparseADError, match="cannot change"):
+        fn(x, 3.0, 2)
+
+
 def test_core_imports_without_jax():
     code = ("import sys; sys.modules['jax'] = None; import sparsead; "
             "assert 'sparsead.jax' not in sys.modules; print('ok')")
