@@ -160,8 +160,6 @@ class _Prepared:
         self.rows = plan.rows
         self.cols = plan.cols
         self._coo_indices = np.stack([plan.rows, plan.cols], axis=1).astype(plan.indices.dtype)
-        if mesh is not None:
-            _check_mesh(mesh)
 
     @property
     def ncolors(self) -> int:
@@ -246,7 +244,7 @@ class _Prepared:
 
         def host(products):
             products = np.asarray(products)
-            # colors beyond the ones read (post-processing) are never needed
+            # rows past k are the zero padding of a mesh's color batch
             B = np.ascontiguousarray(products[:k].T)
             return np.asarray(result.decompress(B, uplo=uplo).data, dtype=products.dtype)
 
@@ -266,7 +264,7 @@ class _Prepared:
 
 
 def _check_mesh(mesh: Any) -> None:
-    if not isinstance(mesh, jax.sharding.Mesh):
+    if mesh is not None and not isinstance(mesh, jax.sharding.Mesh):
         raise SparseADError(f"mesh= takes a jax.sharding.Mesh (e.g. jax.make_mesh(("
                             f"jax.device_count(),), ('colors',))), not {type(mesh).__name__}")
 
@@ -422,6 +420,7 @@ def jacobian(f: Callable, x: Any, *, args: tuple = (), sparsity: Any = None,
         A pattern of the wrong shape, non-float x, float64 without x64, a bad option.
     """
     _check_format(format)
+    _check_mesh(mesh)
     args = tuple(args)
     flat = _Flat(f, x, args)
     n, m = flat.x0.size, flat.m
@@ -473,6 +472,7 @@ def hessian(f: Callable, x: Any, *, args: tuple = (), sparsity: Any = None,
     JaxSparseHessian
     """
     _check_format(format)
+    _check_mesh(mesh)
     args = tuple(args)
     flat = _Flat(f, x, args)
     if flat.m != 1:
