@@ -23,6 +23,11 @@ Then it solves the stiff Brusselator ODE (N = 32, t in [0, 11.5]) with
 ``jac_sparsity`` finite differences, scipy's dense finite differences) and reports wall
 time, nfev, njev, nlu and the largest difference between the solutions.
 
+Our backends' first calls are also measured each in a new process (see
+:mod:`benchmarks.first_call`): **cold**, with an empty ``NUMBA_CACHE_DIR`` (what a user
+waits for the very first time on a machine), and **warm**, with the cache the cold run
+filled (every later first call).
+
 Everything goes to a JSON file; with matplotlib two PNGs are drawn: the Jacobian pattern
 colored by column color, and time against n for every method.
 """
@@ -44,7 +49,7 @@ import numpy as np
 import scipy
 import scipy.sparse as sp
 
-from benchmarks import problems
+from benchmarks import first_call, problems
 from benchmarks._timing import (
     Progress,
     fmt_ratio,
@@ -461,6 +466,45 @@ def _describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}: {msg}"[:240]
 
 
+def run_new_process_first_calls(sizes: tuple[int, ...], backends: tuple[str, ...],
+                                 progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Cold (empty Numba cache) and warm first calls of our backends, each in a new process.
+
+    One row per (N, backend): ``cold`` and ``warm`` are detection + coloring + preparation
+    + first evaluation; ``import_cold`` and ``import_warm`` the import of the packages
+    before it. A backend that fails (not installed) gets an ``error`` instead.
+    """
+    rows = []
+    for N in sizes:
+        for backend in backends:
+            row: dict[str, Any] = {"N": N, "n": 2 * N * N, "backend": backend}
+            try:
+                res = first_call.cold_and_warm(first_call.brusselator_case(N, backend))
+            except Exception as exc:  # noqa: BLE001 - reported as a line
+                row["error"] = _describe_failure(exc)
+            else:
+                row.update(cold=res["cold"]["run"], warm=res["warm"]["run"],
+                           import_cold=res["cold"]["import"], import_warm=res["warm"]["import"])
+            rows.append(row)
+            if progress is not None:
+                progress.step(f"N={N} {METHOD_LABELS[backend]} first call in new processes")
+    return rows
+
+
+def new_process_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per backend: its cold and warm first calls at every N."""
+    lines = []
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        mine = [r for r in rows if r["backend"] == backend]
+        ok = [f"N={r['N']} cold {fmt_time(r['cold'])}, warm {fmt_time(r['warm'])}"
+              for r in mine if "error" not in r]
+        failed = [r for r in mine if "error" in r]
+        text = "; ".join(ok) if ok else f"not available ({failed[0]['error']})"
+        lines.append(f"- first call of {METHOD_LABELS[backend]} in a new process (imports "
+                     f"excluded; cold: empty Numba cache, warm: the cache filled): {text}")
+    return lines
+
+
 def run_size(N: int, *, backends: tuple[str, ...], peers: tuple[str, ...], repeats: int,
              budget: float, dense_max_n: int, progress: Progress) -> dict[str, Any]:
     """All methods on one grid size; returns a JSON-ready dict (results stripped)."""
@@ -834,6 +878,8 @@ def render_readme(results: dict[str, Any]) -> str:
             split.append(f"- first call of {METHOD_LABELS[key]} at N={big['N']}: {steps}")
     if split:
         parts += [""] + split
+    if results.get("new_process"):
+        parts += [""] + new_process_lines(results["new_process"])
     jx = [(sz["N"], sz["methods"].get("jax", {}).get("steady_jax_x")) for sz in results["sizes"]]
     if any(t is not None for _, t in jx):
         parts += ["", "- sparsead[jax] `J(x)` with `x` a JAX array, the input the peers and the "
@@ -899,6 +945,9 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
         parts.append(table(TABLE_HEADER, rows))
         for line in missing:
             parts.append(("- " if markdown else "  ") + line)
+    if results.get("new_process"):
+        parts.append("")
+        parts.extend(new_process_lines(results["new_process"]))
     if results.get("ode"):
         ode = results["ode"]
         rows, missing = ode_rows(ode)
@@ -970,6 +1019,13 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             targets.append({"target": "<= 10 JVPs per Jacobian",
                             "measured": "?" if jv is None else f"{jv:g}",
                             "met": None if jv is None else bool(jv <= 10)})
+    cold32 = [r for r in results.get("new_process") or []
+              if r["N"] == 32 and r["backend"] == "fd" and "error" not in r]
+    if cold32:
+        targets.append({"target": "N=32 fd cold first call (new process, empty Numba cache, "
+                                  "imports excluded) < 3 s",
+                        "measured": fmt_time(cold32[0]["cold"]),
+                        "met": bool(cold32[0]["cold"] < 3.0)})
     return targets
 
 
@@ -1025,17 +1081,28 @@ def plot_scaling(path: Path, results: dict[str, Any]) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=72)
     palette = plt.get_cmap("tab10")
     all_n = sorted({s["n"] for s in results["sizes"]})
-    first_title = "first call (detect + color + compile + eval)"
+    new_process = [r for r in results.get("new_process") or [] if "error" not in r]
+    first_title = ("first call (detect + color + compile + eval)\nours in a new process, "
+                   "warm (solid) and\ncold = empty Numba cache (dotted)" if new_process else
+                   "first call (detect + color + compile + eval)")
     for ax, field, title in ((axes[0], "first_call", first_title),
                              (axes[1], "steady", "steady state (median of repeats)")):
         for i, (key, label) in enumerate(METHOD_LABELS.items()):
+            style = "-o" if key in OUR_BACKENDS else ("--s" if key != "jax_jvp_only" else ":")
+            mine = [r for r in new_process if r["backend"] == key]
+            if field == "first_call" and mine:
+                ns = [r["n"] for r in mine]
+                ax.loglog(ns, [r["warm"] for r in mine], style, markersize=4,
+                          label=f"{label.strip()} warm", color=palette(i))
+                ax.loglog(ns, [r["cold"] for r in mine], ":x", markersize=4,
+                          label=f"{label.strip()} cold", color=palette(i))
+                continue
             pts = [(s["n"], s["methods"][key][field]) for s in results["sizes"]
                    if s["methods"].get(key, {}).get("available")
                    and s["methods"][key].get(field) is not None]
             if not pts:
                 continue
             ns, ts = zip(*pts)
-            style = "-o" if key in OUR_BACKENDS else ("--s" if key != "jax_jvp_only" else ":")
             ax.loglog(ns, ts, style, label=label.strip(), markersize=4, color=palette(i))
         ax.set_xticks(all_n)
         ax.set_xticklabels([str(n) for n in all_n])
@@ -1044,6 +1111,7 @@ def plot_scaling(path: Path, results: dict[str, Any]) -> str:
         ax.set_ylabel("seconds")
         ax.set_title(title, fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=6, loc="best")
     axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(f"Brusselator sparse Jacobian ({results['meta']['date']}, "
                  f"{results['meta']['machine']})", fontsize=9)
@@ -1111,6 +1179,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="rewrite the README's results section from this run (or --from-json)")
     p.add_argument("--from-json", type=Path, default=None,
                    help="do not run; print the tables of an earlier run's JSON")
+    p.add_argument("--cold-backends", nargs="*", default=None, choices=OUR_BACKENDS,
+                   help="our backends whose first call is also measured in new processes, "
+                        "cold (empty Numba cache) and warm (default fd jax; --quick: none)")
     p.add_argument("--pin-cpu", type=int, default=None, metavar="CPU",
                    help="run on this one CPU only, as the issue's peer figures were measured")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -1135,9 +1206,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ode_size = args.ode_size if args.ode_size is not None else (8 if args.quick else 32)
     backends = tuple(args.backends)
     peers = tuple(args.peers)
+    cold_backends = tuple(args.cold_backends if args.cold_backends is not None
+                          else (() if args.quick else ("fd", "jax")))
 
     steps = len(sizes) * (2 + len(backends) + ("jax" in backends) + len(peers))
     steps += (2 + len(args.ode_backends) if ode_size else 0)
+    steps += len(sizes) * len(cold_backends)
     progress = Progress(total=steps, enabled=not args.quiet)
     t_start = time.perf_counter()
     results: dict[str, Any] = {"meta": machine_description(), "sizes": [], "ode": None}
@@ -1149,6 +1223,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                              repeats=repeats, budget=budget,
                                              dense_max_n=args.dense_max_n,
                                              progress=progress))
+        if cold_backends:
+            results["new_process"] = run_new_process_first_calls(sizes, cold_backends,
+                                                                 progress)
         if ode_size:
             results["ode"] = run_ode(ode_size, repeats=1 if args.quick else 3,
                                      progress=progress, dense=not args.no_dense_ode,

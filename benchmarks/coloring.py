@@ -255,7 +255,7 @@ def _print_row(r: dict) -> None:
 def run(quick: bool = False, *, peers: bool = True, only: Sequence[str] = (),
         smoke: bool = False) -> list[dict]:
     """Run the benchmark and return its rows (also printed one per line)."""
-    from coloring._cli import warmup
+    from coloring import warmup
 
     rows: list[dict] = []
     t0 = time.perf_counter()
@@ -384,7 +384,7 @@ def run_bicolor(quick: bool = False, only: Sequence[str] = ()) -> list[dict]:
     plus the improvement pass; a shared pattern is colored as stored (symmetric files
     expanded to both triangles by ``scipy.io.mmread``).
     """
-    from coloring._cli import warmup
+    from coloring import warmup
 
     compile_s = {p: warmup(p) for p in BICOLOR_COMPARED}
     print("# first-call (Numba compile or cache load) seconds: "

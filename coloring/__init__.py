@@ -20,13 +20,15 @@ Typical use for a Jacobian evaluated many times::
 
 ``largest_first`` alone is the cheapest order; ``BEST_ORDERS`` plus ``improve`` gives the
 fewest colors (10 on the 2D Brusselator, where single greedy orders give 11-13).
-Kernels are Numba-compiled and cached on disk; :func:`warmup` returns the first-call
-(compile or cache-load) time so benchmarks can report it separately.
+Kernels are Numba-compiled on first use and cached on disk (Numba itself is imported only
+then); patterns with fewer than ``coloring._small.COMPILE_MIN_SIZE`` stored entries are
+colored by numpy twins of the column and row kernels, so small problems compile nothing.
+:func:`warmup` returns the first-call (compile or cache-load) time so benchmarks can
+report it separately.
 """
 
-from ._api import BEST_ORDERS, DEFAULT_IMPROVE_ITERATIONS, check, color
+from ._api import BEST_ORDERS, DEFAULT_IMPROVE_ITERATIONS, check, color, warmup
 from ._bicolor import BicoloringResult
-from ._cli import warmup
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, greedy_color, iterated_greedy
 from ._orderings import GRAPH_ORDERINGS, ORDER_NAMES, ORDERINGS, NeighborhoodGraph

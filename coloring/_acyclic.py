@@ -23,11 +23,12 @@ the peeling order is computed once, so evaluation is one tight loop.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from coloring._errors import ColoringError
 from coloring._star import _check_b
 from coloring._symmetric_graph import SymmetricGraph, smallest_free_color
+
+from ._jit import njit
 
 
 @njit(cache=True)

@@ -8,16 +8,18 @@ from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
+from . import _small
 from ._bicolor import BICOLOR_PROBLEMS, BicoloringResult, bicolor, check_bicoloring
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, distance2_work, greedy_color, pass_work
-from ._orderings import GRAPH_ORDERINGS, ORDERINGS, NeighborhoodGraph
+from ._jit import njit
+from ._orderings import GRAPH_ORDERINGS, ORDER_NAMES, ORDERINGS, NeighborhoodGraph
 from ._pattern import as_pattern, is_symmetric_pattern, transpose_pattern
 from ._result import PROBLEMS, ColoringResult
 
-__all__ = ["color", "check", "BEST_ORDERS", "DEFAULT_IMPROVE_ITERATIONS", "IMPROVE_MIN_WORK"]
+__all__ = ["color", "check", "warmup", "BEST_ORDERS", "DEFAULT_IMPROVE_ITERATIONS",
+           "IMPROVE_MIN_WORK"]
 
 #: Orders worth trying together: ``color(A, order=BEST_ORDERS, improve=True)``.
 BEST_ORDERS: tuple[str, ...] = ("largest_first", "smallest_last", "incidence_degree",
@@ -426,3 +428,30 @@ def check(A: Any, result: ColoringResult | BicoloringResult) -> None:
         raise ColoringError(
             f"{names[0]} {u} and {w} both have color {colors[u]} and share {names[1]} "
             f"{node}: not structurally orthogonal")
+
+
+def warmup(problem: str = "column", orders: str | Sequence[str] = ORDER_NAMES) -> float:
+    """Compile (or load from Numba's disk cache) the kernels ``problem`` and ``orders`` use.
+
+    Patterns with fewer stored entries than ``coloring._small.COMPILE_MIN_SIZE`` are
+    colored by numpy twins of the column and row kernels and compile nothing; the warm-up
+    therefore colors a tridiagonal pattern just above that size, which takes the
+    compiled path of every problem.
+
+    Returns
+    -------
+    float
+        Seconds spent: the first-call overhead that later calls on large patterns do not
+        pay (loading from the cache once the kernels were compiled on this machine).
+    """
+    start = time.perf_counter()
+    n = _small.COMPILE_MIN_SIZE // 3 + 2
+    A = sp.diags_array([np.ones(n - 1), np.ones(n), np.ones(n - 1)], offsets=[-1, 0, 1],
+                       format="csr")
+    improve = 2 if problem in ("column", "row") else 0
+    result = color(A, problem, _normalize_orders(orders), seed=0, improve=improve)
+    if problem in BICOLOR_PROBLEMS:
+        result.decompress(*result.compress(A))
+    else:
+        result.decompress(result.compress(A))
+    return time.perf_counter() - start

@@ -26,10 +26,10 @@ from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
 from ._acyclic import AcyclicPlan
 from ._errors import ColoringError
+from ._jit import njit
 from ._orderings import ORDERINGS
 from ._pattern import as_pattern, transpose_pattern
 from ._star import StarPlan

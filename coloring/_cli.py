@@ -1,13 +1,15 @@
 """Command line: ``python -m coloring MATRIX.mtx --problem column --order largest_first``.
 
 Reads a Matrix Market file, colors it, and prints the size, the number of colors, a
-bound to compare with, and the time. Numba compilation (or loading its on-disk cache) is
-timed separately, on a tiny warm-up matrix, so ``seconds`` is the steady-state cost.
+lower bound on the number of colors, and the time. Numba compilation (or loading its
+on-disk cache) is timed separately, by :func:`coloring.warmup`, so ``seconds`` is the
+steady-state cost.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from typing import Sequence
@@ -16,30 +18,11 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from ._api import BEST_ORDERS, color
+from ._api import BEST_ORDERS, color, warmup
 from ._bicolor import BICOLOR_PROBLEMS
 from ._errors import ColoringError
 from ._orderings import ORDER_NAMES
 from ._result import PROBLEMS
-
-
-def warmup(problem: str = "column", orders: Sequence[str] = ORDER_NAMES) -> float:
-    """Compile (or load from cache) the kernels used by ``problem`` and ``orders``.
-
-    Returns
-    -------
-    float
-        Seconds spent, i.e. the first-call overhead that later calls do not pay.
-    """
-    start = time.perf_counter()
-    A = sp.csr_array(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], dtype=float))
-    improve = 2 if problem in ("column", "row") else 0
-    result = color(A, problem, tuple(orders), seed=0, improve=improve)
-    if problem in BICOLOR_PROBLEMS:
-        result.decompress(*result.compress(A))
-    else:
-        result.decompress(result.compress(A))
-    return time.perf_counter() - start
 
 
 def _parse_orders(text: str) -> str | tuple[str, ...]:
@@ -51,40 +34,56 @@ def _parse_orders(text: str) -> str | tuple[str, ...]:
     return names[0] if len(names) == 1 else names
 
 
-def bound_description(A: sp.csr_array, problem: str) -> tuple[str, int]:
-    """The reference bound printed next to the colors, with its name."""
-    m, n = A.shape
-    if problem == "column":
-        return "lower bound (max nonzeros in a row)", int(np.diff(A.indptr).max()) if m else 0
-    if problem == "row":
-        counts = np.bincount(A.indices, minlength=n)
-        return "lower bound (max nonzeros in a column)", int(counts.max()) if n else 0
-    if problem in BICOLOR_PROBLEMS:
-        # one product can recover a pattern (a diagonal one) but no fewer
-        return "lower bound (nonempty pattern)", int(A.nnz > 0)
-    deg = np.diff(A.indptr) - (A.diagonal() != 0)
-    # max degree + 1 bounds distance-2 colorings; star/acyclic colorings may use fewer
-    return "max degree + 1", int(deg.max()) + 1 if n else 0
+#: What each problem's printed lower bound is (``ColoringResult.lower_bound``).
+BOUND_NAMES = {
+    "column": "lower bound (max nonzeros in a row)",
+    "row": "lower bound (max nonzeros in a column)",
+    "star": "lower bound (size of a clique found greedily)",
+    "acyclic": "lower bound (size of a clique found greedily)",
+    # one product can recover a pattern (a diagonal one) but no fewer
+    "bicolor": "lower bound (nonempty pattern)",
+    "bicolor_substitution": "lower bound (nonempty pattern)",
+}
+
+
+def as_flags(message: str) -> str:
+    """A library error message with its keyword arguments spelled as this CLI's flags."""
+    message = re.sub(r"\bsymmetrize=True\b", "--symmetrize", message)
+    return re.sub(r"\b(problem|order|improve|seed)=(['\"]?)(\w+)\2", r"--\1 \3", message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; every option's help names its default."""
+    parser = argparse.ArgumentParser(
+        prog="python -m coloring",
+        description="Color a sparse matrix (Matrix Market file) for compressed derivatives.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("matrix", help="path of a Matrix Market (.mtx) file")
+    parser.add_argument("--problem", default="column", choices=PROBLEMS,
+                        help="column: columns for JVPs (Jacobians); row: rows for VJPs; "
+                             "star / acyclic: symmetric matrices (Hessians), direct "
+                             "decompression / decompression by substitution; "
+                             "bicolor / bicolor_substitution: JVPs and VJPs together, "
+                             "for patterns with dense rows and columns")
+    parser.add_argument("--order", default="largest_first",
+                        help=f"vertex order, one of {', '.join(ORDER_NAMES)}; a "
+                             f"comma-separated list (the best is kept); 'best' "
+                             f"({', '.join(BEST_ORDERS)}) or 'all'")
+    parser.add_argument("--improve", type=int, default=0,
+                        help="passes of the improvement after coloring (iterated greedy "
+                             "for column/row, recoloring for star/acyclic); 0: none")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random order and of the improvement")
+    parser.add_argument("--symmetrize", action="store_true",
+                        help="star/acyclic: color A | A.T when A is not symmetric")
+    parser.add_argument("--output", default=None,
+                        help="write the colors, one per line, to this file")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m coloring",
-        description="Color a sparse matrix (Matrix Market file) for compressed derivatives.")
-    parser.add_argument("matrix", help="path of a Matrix Market (.mtx) file")
-    parser.add_argument("--problem", default="column", choices=PROBLEMS)
-    parser.add_argument("--order", default="largest_first",
-                        help=f"one of {', '.join(ORDER_NAMES)}; a comma-separated list "
-                             f"(keep the best); 'best' or 'all'")
-    parser.add_argument("--improve", type=int, default=0,
-                        help="iterated-greedy passes after coloring (column/row problems)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of random choices")
-    parser.add_argument("--symmetrize", action="store_true",
-                        help="star/acyclic: color A | A.T if A is not symmetric")
-    parser.add_argument("--output", help="write the colors, one per line, to this file")
-    args = parser.parse_args(argv)
-
+    args = build_parser().parse_args(argv)
     try:
         A = sp.csr_array(scipy.io.mmread(args.matrix))
     except (OSError, ValueError) as exc:
@@ -98,9 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        symmetrize=args.symmetrize)
         seconds = time.perf_counter() - start
     except (ColoringError, NotImplementedError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {as_flags(str(exc))}", file=sys.stderr)
         return 2
-    bound_name, bound = bound_description(result.pattern, args.problem)
     m, n = A.shape
     print(f"matrix: {args.matrix}")
     print(f"n: {n} (shape {m} x {n})")
@@ -113,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.problem in BICOLOR_PROBLEMS:
         print(f"column colors (JVPs): {result.ncolumn_colors}")
         print(f"row colors (VJPs): {result.nrow_colors}")
-    print(f"{bound_name}: {bound}")
+    print(f"{BOUND_NAMES.get(args.problem, 'lower bound')}: {result.lower_bound}")
     print(f"seconds: {seconds:.6f}")
     print(f"compile seconds: {compile_s:.6f}")
     if args.output:

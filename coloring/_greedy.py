@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import njit
 
+from . import _small
+from ._jit import njit
 from ._orderings import NeighborhoodGraph
 
 __all__ = ["greedy_color", "iterated_greedy", "IMPROVEMENTS", "distance2_work", "pass_work"]
@@ -117,6 +118,8 @@ def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
     g = graph
     if g.is_bipartite:
         nnodes = g.p2.size - 1
+        if _small.greedy_is_small(g.i2.size, _greedy_bitmask):
+            return _small.greedy_bipartite(order, g.p1, g.i1, nnodes)
         colors, ok = _greedy_bitmask64(order, g.p1, g.i1, nnodes)
         if ok:
             return colors
@@ -267,7 +270,10 @@ def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
             break
         strategy = _CLASS_STRATEGY_CYCLE[it % len(_CLASS_STRATEGY_CYCLE)]
         rank = _class_ranks(strategy, current, k, rng)
-        order = _class_order(current, k, rank, bool(it % 2))
+        if _small.is_small(g.i2.size, _class_order):
+            order = _small.class_order(current, rank, bool(it % 2))
+        else:
+            order = _class_order(current, k, rank, bool(it % 2))
         current = _greedy_graph(g, order)
         k = int(current.max()) + 1
         since_best += 1

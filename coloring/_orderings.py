@@ -29,7 +29,9 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numpy as np
-from numba import njit
+
+from . import _small
+from ._jit import njit
 
 __all__ = [
     "NeighborhoodGraph",
@@ -199,6 +201,17 @@ def _swap_remove(u, key, head, tail, nxt, prv):
         tail[d] = last
 
 
+@njit(cache=True, inline="always")
+def _max_value(a):
+    """Largest entry of a non-empty array: a loop, because Numba's ``a.max()`` compiles its
+    empty-array error message, seconds of a cold start."""
+    best = a[0]
+    for i in range(1, a.size):
+        if a[i] > best:
+            best = a[i]
+    return best
+
+
 @njit(cache=True)
 def _buckets(n, key, nkeys):
     """Buckets holding every vertex, pushed in increasing index order."""
@@ -218,7 +231,7 @@ def _smallest_last(n, p1, i1, p2, i2, deg):
     if n == 0:
         return order
     key = deg.copy()
-    head, tail, nxt, prv = _buckets(n, key, key.max() + 1)
+    head, tail, nxt, prv = _buckets(n, key, _max_value(key) + 1)
     removed = np.zeros(n, np.bool_)
     mark = np.full(n, -1, np.int64)
     cur = 0
@@ -272,7 +285,7 @@ def _dynamic_largest_first(n, p1, i1, p2, i2, deg):
     if n == 0:
         return order
     key = deg.copy()
-    cur = key.max()
+    cur = _max_value(key)
     head = np.full(cur + 1, -1, np.int64)
     tail = np.full(cur + 1, -1, np.int64)
     nxt = np.full(n, -1, np.int64)
@@ -306,7 +319,7 @@ def _incidence_degree(n, p1, i1, p2, i2, deg):
     order = np.empty(n, np.int64)
     if n == 0:
         return order
-    maxd = deg.max()
+    maxd = _max_value(deg)
     key = np.zeros(n, np.int64)
     head, tail, nxt, prv = _buckets(n, key, maxd + 1)
     removed = np.zeros(n, np.bool_)
@@ -341,6 +354,8 @@ def degrees(graph: NeighborhoodGraph) -> np.ndarray:
     """Number of distinct neighbors of every vertex of ``graph`` (int64)."""
     if graph.is_adjacency:
         return _adjacency_degrees(graph.n, graph.p2, graph.i2)
+    if _small.is_small(graph.i2.size, _degrees):
+        return _small.distance2_degrees(graph.n, graph.p1, graph.i1, graph.p2, graph.i2)
     return _degrees(graph.n, graph.p1, graph.i1, graph.p2, graph.i2)
 
 
@@ -364,6 +379,8 @@ def largest_first_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
     Jacobian? Graph coloring for computing derivatives", SIAM Review 47(4), 2005.
     A counting sort over degree buckets: linear time.
     """
+    if _small.is_small(graph.i2.size, _by_decreasing_key):
+        return _small.by_decreasing_key(degrees(graph))
     return _by_decreasing_key(degrees(graph))
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._errors import ColoringError
+from ._matrices import SharedStructureCSR
 
 __all__ = ["ColoringResult", "PROBLEMS", "UPLOS"]
 
@@ -356,9 +357,8 @@ class ColoringResult:
         scipy.sparse.csr_array
             Exactly the (triangle of the) colored pattern, structural zeros kept, sorted
             indices, values of ``B``'s dtype. Its ``indices``/``indptr`` are shared,
-            read-only arrays (its ``data`` is its own): in-place structural operations
-            such as ``eliminate_zeros()`` raise instead of corrupting the pattern; copy
-            the matrix first for those.
+            read-only arrays (its ``data`` is its own); ``eliminate_zeros()`` first gives
+            the matrix its own copies, so it works and cannot change later results.
 
         Raises
         ------
@@ -388,7 +388,7 @@ class ColoringResult:
             self._decompress_substitution(B, data, uplo)
         if out is not None:
             return out
-        M = sp.csr_array((data, target.indices, target.indptr), shape=target.shape)
+        M = SharedStructureCSR((data, target.indices, target.indptr), shape=target.shape)
         # share the read-only index arrays (no copy; keeps int64; makes out= checks O(1))
         M.indices, M.indptr = target.indices, target.indptr
         M.has_canonical_format = True

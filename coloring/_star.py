@@ -20,10 +20,11 @@ is bounded by the number of colors, not by the degree.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from coloring._errors import ColoringError
 from coloring._symmetric_graph import SymmetricGraph, smallest_free_color
+
+from ._jit import njit
 
 TRIVIAL = -1  # hub value of a star that is a single edge: either end can serve as hub
 

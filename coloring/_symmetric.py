@@ -22,7 +22,8 @@ exact. A post-processed plan's colors are a seed assignment with ``0..ncolors-1`
 proper coloring, so it is off by default (``check_symmetric`` would reject it; use
 :func:`check_direct_recovery` for star plans).
 
-Run ``python -m coloring._symmetric_bench`` for colors and median times on the issue's problems.
+``python -m benchmarks.symmetric_coloring`` (from the repository root) prints colors and
+median times on the issue's problems.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
-from numba import njit
 
 from coloring._acyclic import AcyclicPlan, _find, _vertex_color_slots, acyclic_coloring
 from coloring._errors import ColoringError
@@ -38,6 +38,8 @@ from coloring._star import StarPlan, star_coloring
 from coloring._symmetric_graph import SymmetricGraph, UnmirroredEntryError, check_order
 from coloring._symmetric_improve import iterated_greedy
 from coloring._symmetric_postprocess import check_direct_recovery, drop_neutral_colors
+
+from ._jit import njit
 
 __all__ = ["color_symmetric", "check_symmetric", "check_direct_recovery",
            "drop_neutral_colors", "SYMMETRIC_PROBLEMS", "SymmetricPlan", "SymmetricGraph",

@@ -10,9 +10,10 @@ tree membership) lives in flat arrays instead of dictionaries.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from coloring._errors import ColoringError
+
+from ._jit import njit
 
 
 @njit(cache=True)

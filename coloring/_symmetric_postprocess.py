@@ -21,9 +21,10 @@ not with :func:`coloring._symmetric.check_symmetric`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from coloring._errors import ColoringError
+
+from ._jit import njit
 
 
 @njit(cache=True)

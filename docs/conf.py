@@ -70,6 +70,9 @@ autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+# numpydoc links each "Attributes" entry by its bare name; a name that two result classes
+# share (``nnz`` of ColoringResult and BicoloringResult) is then ambiguous
+suppress_warnings = ["ref.python"]
 
 myst_heading_anchors = 3
 

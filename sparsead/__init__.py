@@ -17,6 +17,23 @@ Main entry points
 - Backends: ``"fd"``, ``"jax"``, ``"torch"``, :class:`backends.Custom`; the protocol is
   :class:`backends.Backend` and :func:`sparsead.testing.check_backend` checks one.
 
+Exceptions
+----------
+Each names the problem and the fix, and subclasses the builtin a caller would catch:
+
+- ``SparseADError`` (``ValueError``): bad input (shape, dtype, pattern, ``out``, options).
+- ``SparsityDetectionError`` (``SparseADError``): no pattern could be detected; pass
+  ``sparsity=`` or ``sparsity_from=``.
+- ``BackendUnavailableError`` (``ImportError``): a backend's library is not installed.
+- ``UnsupportedProductError`` (``NotImplementedError``): a backend lacks a product (e.g.
+  ``"fd"`` Hessians without ``grad=``).
+- ``ColorEvaluationError`` (``RuntimeError``): an
+  evaluation on an ``executor=`` failed; ``.color`` names the color.
+
+They (listed in :mod:`sparsead.errors`), :class:`HVPOperator` and :class:`ODEJacobian`
+are attributes of the package but not in ``__all__``, which keeps ``help(sparsead)`` to
+the entry points.
+
 Example
 -------
 >>> import numpy as np, sparsead
@@ -31,31 +48,41 @@ Example
 array([1., 2., 0., 0., 0.])
 """
 from . import backends
-from ._errors import (
-                      BackendUnavailableError,
-                      ColorEvaluationError,
-                      SparseADError,
-                      SparsityDetectionError,
-                      UnsupportedProductError,
+
+# attributes of the package, not in __all__ (see "Exceptions" above)
+from ._errors import (  # noqa: F401
+    BackendUnavailableError,
+    ColorEvaluationError,
+    SparseADError,
+    SparsityDetectionError,
+    UnsupportedProductError,
 )
 from ._version import __version__  # noqa: F401  (the one place the version is set)
 from .adapters import (
-                      IpoptAdapter,
-                      ODEJacobian,
-                      least_squares_jacobian,
-                      ode_jacobian,
-                      trust_constr_hessian,
+    IpoptAdapter,
+    ODEJacobian,  # noqa: F401
+    least_squares_jacobian,
+    ode_jacobian,
+    trust_constr_hessian,
 )
 from .hessian import SparseHessian, hessian, prepare_hessian, value_gradient_and_hessian
-from .hvp import HVPOperator, hvp_operator
 from .jacobian import SparseJacobian, jacobian, prepare_jacobian
 
 __all__ = [
     "backends", "jacobian", "prepare_jacobian", "SparseJacobian",
     "hessian", "prepare_hessian", "SparseHessian", "value_gradient_and_hessian",
-    "hvp_operator", "HVPOperator",
-    "ode_jacobian", "ODEJacobian", "least_squares_jacobian", "trust_constr_hessian",
+    "hvp_operator", "ode_jacobian", "least_squares_jacobian", "trust_constr_hessian",
     "IpoptAdapter",
-    "SparseADError", "SparsityDetectionError", "BackendUnavailableError",
-    "UnsupportedProductError", "ColorEvaluationError",
 ]
+
+_LAZY = {"hvp_operator": ".hvp", "HVPOperator": ".hvp"}
+
+
+def __getattr__(name: str):
+    # scipy.sparse.linalg (LinearOperator, the base of HVPOperator) takes a noticeable
+    # part of the import time: imported on first use only.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 from typing import Any, Callable
@@ -40,10 +41,29 @@ def as_point(x: Any) -> np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor
         x = x.detach().cpu().numpy()
     x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise SparseADError(f"x has dtype {x.dtype}: complex input is not supported; "
+                            f"sparsead differentiates functions of a real x (float32 or "
+                            f"float64). Complex-step differences take a real x too: "
+                            f"backend=sparsead.backends.FiniteDifferences('complex')")
     if not np.issubdtype(x.dtype, np.floating):
         raise SparseADError(f"x must be a real floating array (float32 or float64), got "
                             f"dtype {x.dtype}; pass x.astype(float)")
     return x
+
+
+def missing_out_argument(f: Callable, given: int) -> bool:
+    """Whether ``f`` needs exactly one positional argument more than the ``given`` ones:
+    the mark of an in-place function called without its output buffer."""
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):  # builtins and other callables without a signature
+        return False
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return False
+    required = [p for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) == given + 1
 
 
 def check_point(x: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

@@ -14,7 +14,14 @@ class SparsityDetectionError(SparseADError):
 
 
 class BackendUnavailableError(ImportError):
-    """A backend's array library is not installed (the message names the pip extra)."""
+    """A backend's array library is not installed; the message says how to install it."""
+
+
+def install_instructions(package: str, extra: str) -> str:
+    """Commands that install an optional dependency: the package itself from PyPI, or the
+    repository's extra from a clone (sparsead is not on PyPI)."""
+    return (f'pip install {package}  (or, in a clone of the sparsead repository, '
+            f'pip install -e ".[{extra}]")')
 
 
 class UnsupportedProductError(NotImplementedError):

@@ -1,9 +1,16 @@
-"""Numba kernels of the evaluation hot path (raw arrays in, raw arrays out)."""
+"""Kernels of the evaluation hot path (raw arrays in, raw arrays out).
+
+Each Numba kernel has a plain numpy twin with the same result. Below
+:data:`COMPILE_MIN_SIZE` values the twins run: there Numba's speed saves microseconds,
+while compiling the kernels costs a first-time user seconds (:func:`fd_kernels` picks).
+The kernels are lazy (:mod:`coloring._jit`): Numba is imported when one first runs.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from coloring._jit import is_compiled, njit
 
 
 @njit(cache=True, nogil=True)
@@ -16,18 +23,27 @@ def gather_divide(src, flat_index, divisor, entry_input, out):
 
 @njit(cache=True, nogil=True)
 def perturb(x, h, cols, sign, out):
-    """``out[cols] = x[cols] + sign * h[cols]`` (one color's perturbed point; ``out``
-    equals ``x`` elsewhere, see :func:`restore`): O(len(cols)), not O(n)."""
+    """``out = x``, then ``out[cols] += sign * h[cols]`` (one color's perturbed point)."""
+    # An element loop, not ``out[:] = x``: Numba compiles a slice assignment's shape-error
+    # message formatting, which costs seconds on a cold start.
+    for j in range(x.size):
+        out[j] = x[j]
     for j in cols:
         out[j] = x[j] + sign * h[j]
     return out
 
 
-@njit(cache=True, nogil=True)
-def restore(x, cols, out):
-    """``out[cols] = x[cols]``: undo :func:`perturb`."""
-    for j in cols:
-        out[j] = x[j]
+def gather_divide_numpy(src, flat_index, divisor, entry_input, out):
+    """numpy twin of :func:`gather_divide`."""
+    np.take(src, flat_index, out=out)
+    out /= divisor[entry_input]
+    return out
+
+
+def perturb_numpy(x, h, cols, sign, out):
+    """numpy twin of :func:`perturb`."""
+    np.copyto(out, x)
+    out[cols] = x[cols] + sign * h[cols]
     return out
 
 
@@ -82,3 +98,53 @@ def column_row_flat_index(indptr, indices, colors, column, m, n, flat):
             else:
                 flat[a] = colors[i] * n + j
     return flat
+
+
+def fd_steps_numpy(x, rstep, rel_step, method, h, dx):
+    """numpy twin of :func:`fd_steps` (same rounding: every step is taken in x's dtype)."""
+    s = np.where(x >= 0, 1.0, -1.0)
+    h[:] = rstep * s * np.maximum(1.0, np.abs(x))
+    if rel_step == rel_step:
+        user = (rel_step * s * np.abs(x)).astype(x.dtype)
+        np.copyto(h, user, where=(x + user) - x != 0)
+    if method == 0:
+        dx[:] = (x + h) - x
+    elif method == 1:
+        dx[:] = (x + h) - (x - h)
+    else:
+        dx[:] = h
+
+
+#: Problems with fewer values (stored entries plus variables) than this use the numpy
+#: twins, so that a small problem compiles nothing. Lower than the tracer's and the
+#: coloring's: these run on every evaluation, where the twins' temporaries start to
+#: cost (a 2D Brusselator with N = 32, 14336 values, evaluates as fast either way).
+COMPILE_MIN_SIZE = 1 << 14
+
+
+def fd_kernels(size: int):
+    """``(fd_steps, perturb, gather_divide)``: the numpy twins for a problem of fewer than
+    :data:`COMPILE_MIN_SIZE` values (unless the kernels already run compiled in this
+    process), else the Numba kernels (compiled on first use)."""
+    if size < COMPILE_MIN_SIZE and not is_compiled(gather_divide):
+        return fd_steps_numpy, perturb_numpy, gather_divide_numpy
+    return fd_steps, perturb, gather_divide
+
+
+def column_row_flat_index_numpy(indptr, indices, colors, column, m, n, flat):
+    """numpy twin of :func:`column_row_flat_index`."""
+    rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    colors = np.asarray(colors, dtype=np.int64)
+    if column:
+        flat[:] = colors[indices] * m + rows
+    else:
+        flat[:] = colors[rows] * n + indices
+    return flat
+
+
+def flat_index_kernel(size: int):
+    """:func:`column_row_flat_index` or its numpy twin, chosen as :func:`fd_kernels`
+    chooses (a small plan compiles nothing)."""
+    if size < COMPILE_MIN_SIZE and not is_compiled(column_row_flat_index):
+        return column_row_flat_index_numpy
+    return column_row_flat_index

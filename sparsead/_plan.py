@@ -18,9 +18,10 @@ import numpy as np
 import scipy.sparse as sp
 
 import coloring as _coloring
+from coloring._matrices import SharedStructureCSC, SharedStructureCSR
 
 from ._errors import SparseADError
-from ._kernels import column_row_flat_index
+from ._kernels import flat_index_kernel
 
 #: Orders tried by default for Hessians (star/acyclic), keeping the fewest colors (see
 #: :func:`coloring.color`).
@@ -339,30 +340,6 @@ def _triangle(P: sp.csr_array, uplo: str) -> tuple[sp.csr_array, np.ndarray | No
     return T, pos
 
 
-class _CopyStructureOnWrite:
-    """Mixin for the matrices a prepared derivative returns.
-
-    They share one read-only ``indices``/``indptr`` pair (no O(nnz) work per call).
-    ``eliminate_zeros`` is the one scipy method that rewrites them in place: here it
-    first gives the matrix its own copies, so dropping the (stored) structural zeros of
-    one result works and cannot corrupt the next.
-    """
-
-    def eliminate_zeros(self) -> None:
-        """Remove zero entries (after copying the shared index arrays)."""
-        if not (self.indices.flags.writeable and self.indptr.flags.writeable):
-            self.indices, self.indptr = self.indices.copy(), self.indptr.copy()
-        super().eliminate_zeros()
-
-
-class SharedStructureCSR(_CopyStructureOnWrite, sp.csr_array):
-    """A ``scipy.sparse.csr_array`` whose index arrays are shared with other results."""
-
-
-class SharedStructureCSC(_CopyStructureOnWrite, sp.csc_array):
-    """A ``scipy.sparse.csc_array`` whose index arrays are shared with other results."""
-
-
 def _frozen(a: np.ndarray | None) -> np.ndarray | None:
     """``a`` made read-only in place: the JAX backend compiles seeds and gather indices in
     as constants, cached by identity, so an edit must raise rather than go stale."""
@@ -553,7 +530,8 @@ def _column_row_csr_plan(pattern, problem, colors, k, width, pw, dtype, chunk_si
     indices = _frozen(np.array(P.indices, dtype=idt))
     flat = np.empty(indices.size, dtype=idt)
     if k:
-        column_row_flat_index(indptr, indices, colors, problem == "column", m, n, flat)
+        flat_index_kernel(indices.size)(indptr, indices, colors, problem == "column", m, n,
+                                        flat)
     flat = _frozen(flat)
     if problem == "column":
         entry = indices

@@ -14,7 +14,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import array_library, array_namespace, resolve_backend
+from ._common import (
+    array_library,
+    array_namespace,
+    as_point,
+    missing_out_argument,
+    resolve_backend,
+)
 from ._errors import SparseADError
 from .hessian import SparseHessian, prepare_hessian
 from .jacobian import SparseJacobian, prepare_jacobian
@@ -88,7 +94,9 @@ def ode_jacobian(fun: Callable, t0: float, y0: Any, *, backend: Any = "fd",
     ----------
     fun : callable
         ``fun(t, y, *args)`` as given to ``solve_ivp`` (numpy for ``"fd"``, ``jax.numpy``
-        for ``"jax"``).
+        for ``"jax"``), or with ``out=`` an in-place ``fun(out, t, y, *args)`` that writes
+        dy/dt into ``out`` (numpy backends; the output array comes first, as in
+        :func:`prepare_jacobian`; ``fun(t, y, out)`` is recognised and refused).
     t0 : float
         A time at which to prepare.
     y0 : array_like
@@ -102,8 +110,8 @@ def ode_jacobian(fun: Callable, t0: float, y0: Any, *, backend: Any = "fd",
     format : str
         ``"csc"`` (default, what ``splu`` wants) or ``"csr"``/``"coo"``.
     **options :
-        Passed to :func:`prepare_jacobian` (``mode``, ``chunk_size``, ``sparsity_mode``,
-        ``reuse_local_pattern``, ...).
+        Passed to :func:`prepare_jacobian` (``mode``, ``chunk_size``, ``out``,
+        ``sparsity_mode``, ``reuse_local_pattern``, ...).
 
     Returns
     -------
@@ -126,22 +134,68 @@ def ode_jacobian(fun: Callable, t0: float, y0: Any, *, backend: Any = "fd",
     be = resolve_backend(backend)
     library = array_library(be)
     y0 = np.asarray(y0)
-    if not np.issubdtype(y0.dtype, np.floating):
+    if np.issubdtype(y0.dtype, np.integer) or y0.dtype == bool:
         y0 = y0.astype(float)
+    y0 = as_point(y0)  # complex y0: a clear error, never a silent cast
     t_arg = _time_arg(t0, y0.dtype, library)
+    out = options.get("out")
+    if out is not None:
+        _check_inplace_order(fun, t0, y0, out, tuple(args))
 
-    def rhs(y, t, *a):
-        return fun(t, y, *a)
+        def rhs(o, y, t, *a):
+            return fun(o, t, y, *a)
+    else:
+        def rhs(y, t, *a):
+            return fun(t, y, *a)
 
     twin = None
     if sparsity_from is not None:
         def twin(y, t, *a):
             return sparsity_from(t, y, *a)
 
-    prepared = prepare_jacobian(rhs, y0, backend=be, args=(t_arg, *args), sparsity=sparsity,
-                                coloring=coloring, format=format, sparsity_from=twin,
-                                **options)
+    try:
+        prepared = prepare_jacobian(rhs, y0, backend=be, args=(t_arg, *args),
+                                    sparsity=sparsity, coloring=coloring, format=format,
+                                    sparsity_from=twin, **options)
+    except TypeError as exc:
+        if out is None and missing_out_argument(fun, 2 + len(args)):
+            raise SparseADError(
+                "fun needs one more positional argument than fun(t, y, *args) gives it: it "
+                "looks like an in-place right-hand side fun(out, t, y, *args). Pass out= "
+                "(an array of y's shape, e.g. out=np.zeros_like(y0)); its values are "
+                "ignored") from exc
+        raise
     return ODEJacobian(prepared, library, y0.dtype, tuple(args))
+
+
+def _check_inplace_order(fun: Callable, t0: Any, y0: np.ndarray, out: Any,
+                         args: tuple) -> None:
+    """Probe an in-place right-hand side once, on copies: it must be ``fun(out, t, y)``.
+
+    Called in the other common order, ``fun(t, y, out)``, it would fail, or worse write
+    into ``y``; if that order is the one that works, say so.
+    """
+    def probe(order: str) -> BaseException | None:
+        y = y0.copy()
+        buf = np.zeros(np.shape(out), dtype=np.result_type(np.asarray(out).dtype, y0.dtype))
+        try:
+            fun(buf, t0, y, *args) if order == "out first" else fun(t0, y, buf, *args)
+        except Exception as exc:  # noqa: BLE001 - any failure means: not this order
+            return exc
+        if not np.array_equal(y, y0, equal_nan=True):
+            return SparseADError("fun changed y instead of writing into out")
+        return None
+
+    failure = probe("out first")
+    if failure is None:
+        return
+    if probe("out last") is None:
+        raise SparseADError(
+            "with out=, ode_jacobian calls the in-place right-hand side as "
+            "fun(out, t, y, *args), but fun takes its arguments as fun(t, y, out, *args): "
+            "define it as fun(out, t, y) or pass "
+            "lambda out, t, y, *a: fun(t, y, out, *a)") from failure
+    raise failure
 
 
 class _LeastSquaresJacobian:

@@ -19,6 +19,7 @@ from ._common import (
     check_point,
     infer_output_shape,
     inplace_to_outofplace,
+    missing_out_argument,
     resolve_backend,
     store_chunk_values,
 )
@@ -89,17 +90,23 @@ def _bidirectional_side(backend: Backend, warn: bool = True) -> str | None:
     return side
 
 
-def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, mode: str):
+def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, mode: str,
+                             *, bidirectional: bool = True):
     """Column (JVP), row (VJP) or bidirectional coloring: the fewest products.
 
     Returns the coloring result (a ``coloring.BicoloringResult`` for bidirectional); on a
     tie the column coloring wins (forward mode has no tape to store), and a one-sided
     coloring wins over a bicoloring. A VJP counts as one product. ``mode`` forces one
     kind; ``"bidirectional"`` on a backend without VJPs (``"fd"``) warns and uses column
-    coloring.
+    coloring. ``bidirectional=False`` (a caller that evaluates one-sided colorings only)
+    keeps ``"auto"`` to column and row colorings and refuses a bicoloring.
     """
     if mode not in _MODES:
         raise _unknown_mode(mode)
+    if not bidirectional and (mode == "bidirectional" or _is_bicoloring(coloring) or (
+            isinstance(coloring, dict) and coloring.get("problem") in _BICOLOR)):
+        raise SparseADError("bidirectional evaluation (a bicoloring) is not available here: "
+                            "use mode='auto', 'column' or 'row', or sparsead.prepare_jacobian")
     can = {"column": backend.supports("jvp"), "row": backend.supports("vjp")}
     if _is_bicoloring(coloring):
         return _given_bicoloring(P, coloring, backend, mode)
@@ -132,7 +139,8 @@ def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, m
             return run_coloring(P, bicolor_problem, opts)
         mode = side
     best = _one_sided_coloring(P, opts, can, mode, backend)
-    if mode == "auto" and can["column"] and can["row"] and _may_bicolor_better(P, best):
+    if (bidirectional and mode == "auto" and can["column"] and can["row"]
+            and _may_bicolor_better(P, best)):
         best = _bicoloring_if_fewer(P, opts, best)
     return best
 
@@ -458,7 +466,16 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     report = StageProgress(f"prepare_jacobian (n={x.size})", stages, progress)
     try:
         with report.stage("compile", be.name):
-            ctx = be.prepare(f_eval, x, args, kinds=kinds)
+            try:
+                ctx = be.prepare(f_eval, x, args, kinds=kinds)
+            except TypeError as exc:
+                if out is None and missing_out_argument(f, 1 + len(args)):
+                    raise SparseADError(
+                        "f needs one more positional argument than f(x, *args) gives it: "
+                        "it looks like an in-place function f(out, x, *args). Pass out= "
+                        "(an array of f's output shape, e.g. out=np.zeros(m)); its values "
+                        "are ignored") from exc
+                raise
         out_shape = be.output_shape(ctx)
         if out_shape is None:
             m = int(np.asarray(be.value(ctx, x)).size)

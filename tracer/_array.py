@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernels as K
+from . import _setops as K
 from ._derivatives import (
     MULTI_OUTPUT_RULES,
     PRODUCT_UFUNCS,

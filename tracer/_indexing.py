@@ -207,7 +207,7 @@ def assign_rows(arr: TracedArray, rows: np.ndarray, v, sel_shape):
 
 
 def _concat_take(a, b, rowmap):
-    from . import _kernels as K
+    from . import _setops as K
     if a[1].size == 0 and b[1].size == 0:
         return empty_sets(rowmap.size)
     na = a[0].size - 1

@@ -37,7 +37,11 @@ def _sort_unique_inplace(buf, start, stop):
                 b -= 1
             buf[b + 1] = key
     else:
-        buf[start:stop] = np.sort(buf[start:stop])
+        # copied back by a loop: a slice assignment compiles Numba's shape-error
+        # formatting, seconds of a cold start
+        srt = np.sort(buf[start:stop])
+        for a in range(length):
+            buf[start + a] = srt[a]
     w = start + 1
     for r in range(start + 1, stop):
         if buf[r] != buf[w - 1]:

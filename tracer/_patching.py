@@ -26,6 +26,7 @@ unless their module is declared.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import linecache
 import math
 import re
@@ -36,6 +37,7 @@ from typing import Iterator
 
 import numpy as np
 
+from . import _setops
 from ._array import ACTIVE_SESSIONS, Session, TracedArray, contains_traced
 from ._math import MATH_RULES
 from ._scalar import TracedScalar
@@ -266,6 +268,9 @@ def _prepare_numba() -> None:
                     typing.insert_global(wrapper, typing.resolve_value_type(originals[name]))
                 except Exception:  # noqa: BLE001  (a function Numba does not type)
                     pass
+        # The kernels module binds np.empty when imported (tracer._setops imports it on
+        # first need): import it here, while numpy is not patched.
+        importlib.import_module("tracer._kernels")
         _NUMBA_READY = True
 
 
@@ -292,8 +297,11 @@ def numpy_patched(session: Session) -> Iterator[None]:
         if _RUNNING == 1:
             _install(True)
     ACTIVE_SESSIONS.set(previous + (session,))
+    small = (_setops.numpy_only() if session.n < _setops.SMALL_TRACE_INPUTS
+             else contextlib.nullcontext())
     try:
-        yield
+        with small:
+            yield
     finally:
         ACTIVE_SESSIONS.set(previous)
         with _INSTALL_LOCK:

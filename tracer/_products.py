@@ -16,7 +16,7 @@ import string
 
 import numpy as np
 
-from . import _kernels as K
+from . import _setops as K
 from ._array import (
     EMPTY,
     TracedArray,

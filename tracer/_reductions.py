@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from . import _kernels as K
+from . import _setops as K
 from ._array import (
     TracedArray,
     _size,

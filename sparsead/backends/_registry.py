@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 from typing import Any, Callable
 
-from .._errors import BackendUnavailableError
+from .._errors import BackendUnavailableError, install_instructions
 from .base import Backend
 
 #: name -> (module, class name or None, required package or None, pip extra or None).
@@ -91,7 +91,7 @@ def get_backend(backend: str | Backend = "fd", **options: Any) -> Backend:
     if package is not None and not _installed(package):
         raise BackendUnavailableError(
             f"backend {backend!r} needs {package}, which is not installed: "
-            f"pip install sparsead[{extra}]")
+            f"{install_instructions(package, extra)}")
     module = importlib.import_module(module_name)
     cls = getattr(module, class_name) if class_name else _find_class(module, backend)
     if cls is None:

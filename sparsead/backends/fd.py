@@ -26,16 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import SparseADError, UnsupportedProductError
-from .._kernels import (
-    CENTRAL,
-    COMPLEX,
-    FORWARD,
-    fd_steps,
-    gather_divide,
-    perturb,
-    restore,
-    seed_columns,
-)
+from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_kernels, seed_columns
 from ._executor import check_executor, map_colors
 from .base import Backend
 
@@ -281,6 +272,7 @@ class FiniteDifferences(Backend):
         difference at ``flat_index[e]`` divided by the actual step of ``entry_input[e]``.
         """
         xf = np.asarray(x).reshape(-1)
+        fd_steps, perturb, gather_divide = fd_kernels(flat_index.size + xf.size)
         h = ctx.buffer((xf.size,), xf.dtype, "h")
         divisor = ctx.buffer((xf.size,), xf.dtype, "dx")
         fd_steps(xf, ctx.rstep, np.nan if self.rel_step is None else float(self.rel_step),
@@ -301,7 +293,8 @@ class FiniteDifferences(Backend):
                 D[c] = fun(ctx, xc.reshape(shape)).imag
         else:
             xp = ctx.buffer((xf.size,), xf.dtype)
-            xp[...] = xf  # each color moves its own variables and puts them back
+            # perturb copies all of x for each color: an f that writes into its input
+            # cannot corrupt the points of later colors
             for c in range(V.shape[0]):
                 perturb(xf, h, cols[c], 1.0, xp)
                 yp = fun(ctx, xp.reshape(shape))
@@ -311,7 +304,6 @@ class FiniteDifferences(Backend):
                     D[c] = yp  # copied before xp is reused for the backward point
                     perturb(xf, h, cols[c], -1.0, xp)
                     D[c] -= fun(ctx, xp.reshape(shape))
-                restore(xf, cols[c], xp)
         if out is None:
             out = np.empty(flat_index.size, dtype=dtype)
         return gather_divide(D.reshape(-1), flat_index, divisor, entry_input, out)

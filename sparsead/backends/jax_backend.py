@@ -74,7 +74,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._errors import BackendUnavailableError, SparseADError, UnsupportedProductError
+from .._errors import (
+    BackendUnavailableError,
+    SparseADError,
+    UnsupportedProductError,
+    install_instructions,
+)
 from .base import Backend
 
 try:
@@ -83,7 +88,7 @@ try:
 except ImportError as exc:  # JAX is an optional extra
     raise BackendUnavailableError(
         "the 'jax' backend needs JAX, which is not installed: "
-        "pip install sparsead[jax]  (or pip install jax)") from exc
+        + install_instructions("jax", "jax")) from exc
 
 __all__ = ["JaxBackend"]
 

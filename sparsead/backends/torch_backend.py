@@ -22,7 +22,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._errors import BackendUnavailableError, SparseADError, UnsupportedProductError
+from .._errors import (
+    BackendUnavailableError,
+    SparseADError,
+    UnsupportedProductError,
+    install_instructions,
+)
 from .base import Backend
 
 try:
@@ -31,7 +36,7 @@ try:
 except ImportError as exc:  # PyTorch is an optional extra
     raise BackendUnavailableError(
         "the 'torch' backend needs PyTorch, which is not installed: "
-        "pip install sparsead[torch]  (or pip install torch)") from exc
+        + install_instructions("torch", "torch")) from exc
 
 __all__ = ["TorchBackend"]
 

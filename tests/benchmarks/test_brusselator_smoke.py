@@ -27,7 +27,7 @@ def quick_run(tmp_path_factory):
     # torch (slow first call) and the JAX ODE row are left out to keep this under budget;
     # the torch Brusselator twin is checked below, the backends in tests/sparsead.
     argv = ["--sizes", "4", "--ode-size", "4", "--repeats", "1", "--budget", "0.02",
-            "--backends", "fd", "jax", "--ode-backends", "fd",
+            "--backends", "fd", "jax", "--ode-backends", "fd", "--cold-backends", "fd",
             "--json", str(out / "b.json"), "--quiet"]
     results = brusselator.main(argv)
     return out, results
@@ -49,6 +49,12 @@ def test_quick_run_writes_json_tables_and_plots(quick_run, capsys):
     brusselator.main(["--from-json", str(out / "b.json"), "--readme"])
     text = capsys.readouterr().out
     assert "| method | colors | steady N=4 |" in text and "| Jacobian | wall |" in text
+    # cold and warm first calls, each in a new process, are reported separately
+    (row,) = saved["new_process"]
+    assert row["backend"] == "fd" and row["N"] == 4 and "error" not in row, row
+    assert row["cold"] > 0 and row["warm"] > 0
+    assert "first call of sparsead[fd] in a new process" in text
+    assert "N=4 cold " in text and ", warm " in text
     section = brusselator.readme_section(saved)
     assert section.startswith(brusselator.README_START)
     assert section.endswith(brusselator.README_END)

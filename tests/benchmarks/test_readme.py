@@ -77,3 +77,17 @@ def test_readme_scale_results_come_from_the_benchmark_json():
     section = text[text.index(scale.README_START):
                    text.index(scale.README_END) + len(scale.README_END)]
     assert section == scale.readme_section(json.loads(saved.read_text()))
+
+
+def test_readme_jax_native_results_come_from_the_benchmark_json():
+    import json
+
+    from benchmarks import jax_native
+
+    saved = README.parent / "docs" / "jax_native.json"
+    if not saved.exists():
+        pytest.skip("no docs/jax_native.json yet (run the benchmark with --docs)")
+    text = README.read_text()
+    section = text[text.index(jax_native.README_START):
+                   text.index(jax_native.README_END) + len(jax_native.README_END)]
+    assert section == jax_native.readme_section(json.loads(saved.read_text()))

@@ -95,7 +95,10 @@ def test_random_symmetric_round_trip(n, density, seed, problem):
     H = symmetric_values(P, seed)
     r = coloring.color(P, problem, "smallest_last")
     D = r.decompress(r.compress(H))
-    assert np.array_equal(D.toarray(), H.toarray())
+    if problem == "star":  # direct: every value is read, bit for bit
+        assert np.array_equal(D.toarray(), H.toarray())
+    else:  # substitution subtracts: rounding (seen: n=13, density 0.42, seed 371)
+        np.testing.assert_allclose(D.toarray(), H.toarray(), rtol=1e-12, atol=1e-12)
     if problem == "star":
         assert brute_force_star(P.toarray(), r.colors)
 

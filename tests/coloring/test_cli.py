@@ -1,4 +1,5 @@
 """The command line, run as a subprocess on the shared SuiteSparse matrices."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,13 +61,33 @@ def test_cli_star_on_symmetric_matrix(capsys):
     info = parse(capsys.readouterr().out)
     assert info["problem"] == "star"
     assert int(info["colors"]) >= 2
-    assert "max degree + 1" in info
+    assert "max degree + 1" not in info  # not a bound for star/acyclic colorings
+    bound = int(info["lower bound (size of a clique found greedily)"])
+    assert 2 <= bound <= int(info["colors"])
+
+
+@pytest.mark.parametrize("problem", ["star", "acyclic"])
+def test_cli_symmetric_bound_is_a_clique_and_below_the_colors(tmp_path, capsys, problem):
+    # an arrowhead: max degree + 1 = n, but 2 colors suffice (the clique bound is 2)
+    n = 12
+    A = sp.lil_array((n, n))
+    A[0, :] = 1
+    A[:, 0] = 1
+    A.setdiag(1)
+    path = tmp_path / "arrow.mtx"
+    scipy.io.mmwrite(path, sp.coo_array(A))
+    assert main([str(path), "--problem", problem]) == 0
+    info = parse(capsys.readouterr().out)
+    bound = int(info["lower bound (size of a clique found greedily)"])
+    assert bound == 2 <= int(info["colors"]) < n
 
 
 def test_cli_errors(tmp_path, capsys):
     path = str(matrix("west0479.mtx"))
     assert main([path, "--problem", "star"]) == 2
-    assert "symmetric" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "symmetric" in err and "--symmetrize" in err and "symmetrize=True" not in err
+    assert "--problem column" in err
     assert main([path, "--order", "nope"]) == 2
     assert "unknown order" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.mtx")]) == 2
@@ -80,3 +101,26 @@ def test_cli_in_process(tmp_path, capsys):
     info = parse(capsys.readouterr().out)
     assert info["colors"] == "2"
     assert main([str(path), "--problem", "star", "--symmetrize", "--order", "all"]) == 0
+
+
+def test_cli_messages_name_the_flags(tmp_path, capsys):
+    from coloring._cli import as_flags
+    assert as_flags("pass symmetrize=True to color A | A.T, or use problem='column'") == (
+        "pass --symmetrize to color A | A.T, or use --problem column")
+    path = tmp_path / "lower.mtx"
+    scipy.io.mmwrite(path, sp.coo_array(np.array([[1.0, 0, 0], [2, 1, 0], [0, 3, 1]])))
+    assert main([str(path), "--problem", "acyclic"]) == 2
+    err = capsys.readouterr().err
+    assert "--symmetrize" in err and "symmetrize=True" not in err
+    assert main([str(path), "--problem", "acyclic", "--symmetrize"]) == 0
+
+
+def test_cli_help_describes_every_option_with_its_default(capsys):
+    from coloring._cli import build_parser
+    parser = build_parser()
+    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    assert all(a.help for a in options)
+    text = parser.format_help()
+    assert len(re.findall(r"\(default:\s", text)) == len(options)
+    assert "(default: column)" in text and "(default: largest_first)" in text
+    assert "(default: 0)" in text

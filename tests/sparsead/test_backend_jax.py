@@ -271,7 +271,7 @@ def test_missing_jax_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", None)  # makes ``import jax`` fail
     monkeypatch.setitem(sys.modules, "jax.numpy", None)
     monkeypatch.delitem(sys.modules, "sparsead.backends.jax_backend")
-    with pytest.raises(BackendUnavailableError, match=r"pip install sparsead\[jax\]"):
+    with pytest.raises(BackendUnavailableError, match=r'pip install -e "\.\[jax\]"'):
         importlib.import_module("sparsead.backends.jax_backend")
     with pytest.raises(ImportError):  # it is an ImportError for callers that catch that
         importlib.import_module("sparsead.backends.jax_backend")

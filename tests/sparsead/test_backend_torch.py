@@ -157,7 +157,7 @@ def test_missing_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # makes ``import torch`` fail
     monkeypatch.setitem(sys.modules, "torch.func", None)
     monkeypatch.delitem(sys.modules, "sparsead.backends.torch_backend")
-    with pytest.raises(BackendUnavailableError, match=r"pip install sparsead\[torch\]"):
+    with pytest.raises(BackendUnavailableError, match=r'pip install -e "\.\[torch\]"'):
         importlib.import_module("sparsead.backends.torch_backend")
 
 

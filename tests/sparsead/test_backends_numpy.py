@@ -150,9 +150,11 @@ def test_missing_optional_package_names_the_extra(monkeypatch):
             return None
         return real(name, *a, **k)
     monkeypatch.setattr(importlib.util, "find_spec", fake_find_spec)
-    with pytest.raises(sparsead.BackendUnavailableError, match=r"pip install sparsead\[jax\]"):
+    with pytest.raises(sparsead.BackendUnavailableError,
+                       match=r'pip install jax .*pip install -e "\.\[jax\]"') as info:
         get_backend("jax")
-    with pytest.raises(ImportError, match=r"sparsead\[torch\]"):
+    assert "sparsead[" not in str(info.value)  # no such distribution on PyPI
+    with pytest.raises(ImportError, match=r'pip install torch .*"\.\[torch\]"'):
         sparsead.jacobian(np.sin, np.ones(2), backend="torch", sparsity=np.eye(2))
     assert "jax" not in available_backends()
 
@@ -185,8 +187,10 @@ def test_base_backend_defaults():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("rel_step", [None, 1e-3, 0.0])
-def test_step_kernel_matches_the_numpy_rule(dtype, rel_step):
-    from sparsead._kernels import CENTRAL, COMPLEX, FORWARD, fd_steps
+@pytest.mark.parametrize("compiled", [True, False])
+def test_step_kernel_matches_the_numpy_rule(dtype, rel_step, compiled):
+    from sparsead._kernels import CENTRAL, COMPLEX, FORWARD, fd_steps, fd_steps_numpy
+    fd_steps = fd_steps if compiled else fd_steps_numpy
     x = np.array([0.0, -2.0, 0.5, 3.0, -1e-9, 1e12], dtype=dtype)
     rstep = relative_step(x.dtype, x.dtype, "forward")
     ref_h = absolute_step(x, rstep, rel_step)
@@ -213,10 +217,65 @@ def test_core_works_without_jax_and_torch():
         "    try:\n"
         "        sparsead.backends.get_backend(name)\n"
         "    except sparsead.BackendUnavailableError as e:\n"
-        "        assert f'pip install sparsead[{name}]' in str(e), e\n"
+        "        assert f'pip install -e \".[{name}]\"' in str(e), e\n"
         "    else:\n"
         "        raise AssertionError(name)\n"
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=600)  # hang guard; cold Numba compiles
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numpy_twins_of_the_fd_kernels_match_the_compiled_ones(dtype):
+    from sparsead import _kernels as K
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(50).astype(dtype)
+    h = rng.random(50).astype(dtype)
+    cols = np.sort(rng.choice(50, 7, replace=False)).astype(np.int64)
+    for sign in (1.0, -1.0):
+        np.testing.assert_array_equal(K.perturb_numpy(x, h, cols, sign, np.empty_like(x)),
+                                      K.perturb(x, h, cols, sign, np.empty_like(x)))
+    src = rng.standard_normal(200).astype(dtype)
+    flat = rng.integers(0, 200, 80)
+    entry = rng.integers(0, 50, 80)
+    np.testing.assert_array_equal(
+        K.gather_divide_numpy(src, flat, h, entry, np.empty(80, dtype)),
+        K.gather_divide(src, flat, h, entry, np.empty(80, dtype)))
+    # the size picks the implementation, and a kernel compiled already is preferred
+    assert K.fd_kernels(K.COMPILE_MIN_SIZE)[0] is K.fd_steps
+    assert K.is_compiled(K.gather_divide)
+    assert K.fd_kernels(10)[0] is K.fd_steps
+
+
+@pytest.mark.parametrize("method", ["forward", "central", "complex"])
+def test_small_and_compiled_fd_paths_give_the_same_jacobian(method, monkeypatch):
+    from sparsead import _kernels as K
+
+    def f(x):
+        return np.concatenate([x[1:] ** 2 - x[:-1], [np.sum(np.sin(x))]])
+
+    x = np.linspace(-1.0, 2.0, 30)
+    monkeypatch.setattr(K, "is_compiled", lambda kernel: False)  # the twins, surely
+    small = sparsead.jacobian(f, x, backend=FiniteDifferences(method))
+    monkeypatch.undo()
+    monkeypatch.setattr(K, "COMPILE_MIN_SIZE", 0)
+    compiled = sparsead.jacobian(f, x, backend=FiniteDifferences(method))
+    np.testing.assert_array_equal(small.toarray(), compiled.toarray())
+
+
+@pytest.mark.parametrize("column", [True, False])
+def test_numpy_twin_of_the_flat_index_kernel_matches_the_compiled_one(column):
+    from sparsead import _kernels as K
+
+    rng = np.random.default_rng(3)
+    P = sp.random_array((30, 20), density=0.2, rng=rng, format="csr")
+    indptr, indices = P.indptr.astype(np.int32), P.indices.astype(np.int32)
+    colors = rng.integers(0, 5, 20 if column else 30)
+    args = (indptr, indices, colors, column, 30, 20)
+    got = K.column_row_flat_index_numpy(*args, np.empty(P.nnz, np.int32))
+    want = K.column_row_flat_index(*args, np.empty(P.nnz, np.int32))
+    rows = np.repeat(np.arange(30), np.diff(indptr))  # the formula, entry by entry
+    ref = colors[indices] * 30 + rows if column else colors[rows] * 20 + indices
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(want, ref)

@@ -1,11 +1,26 @@
-"""Numba set kernels of the tracer engine against pure-Python set references."""
+"""Set operations of the tracer engine against pure-Python set references: the Numba
+kernels and the numpy path that small inputs take (``tracer._setops``)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracer import _kernels as K
+from tracer import _kernels, _setops
+
+
+class _NumpyPath:
+    """``tracer._setops`` with every operation forced onto its numpy path."""
+
+    def __getattr__(self, name):
+        def call(*args):
+            with _setops.numpy_only():
+                return getattr(_setops, name)(*args)
+        return call
+
+
+IMPLS = pytest.mark.parametrize("K", [_kernels, _NumpyPath()], ids=["numba", "numpy"])
 
 MAX_KEY = 40
 
@@ -34,18 +49,20 @@ def rowmap_for(m_out, m_src, data):
                                        max_size=m_out)), np.int64)
 
 
+@IMPLS
 @settings(max_examples=30)
 @given(set_lists, st.data())
-def test_gather_rows(sets, data):
+def test_gather_rows(K, sets, data):
     m = data.draw(st.integers(0, 10))
     rowmap = rowmap_for(m, len(sets), data)
     got = from_csr(*K.gather_rows(*to_csr(sets), rowmap))
     assert got == [sets[r] if r >= 0 else set() for r in rowmap]
 
 
+@IMPLS
 @settings(max_examples=30)
 @given(set_lists, set_lists, st.data())
-def test_union2_with_maps_and_identity(a, b, data):
+def test_union2_with_maps_and_identity(K, a, b, data):
     m = data.draw(st.integers(1, 10))
     ma = rowmap_for(m, len(a), data)
     mb = rowmap_for(m, len(b), data)
@@ -59,9 +76,10 @@ def test_union2_with_maps_and_identity(a, b, data):
     assert got == [x | y for x, y in zip(a, bb)]
 
 
+@IMPLS
 @settings(max_examples=30)
 @given(set_lists, st.data())
-def test_union_rows_and_cumulative(sets, data):
+def test_union_rows_and_cumulative(K, sets, data):
     groups = data.draw(st.lists(st.lists(st.integers(-1, len(sets) - 1), max_size=6),
                                 min_size=1, max_size=6))
     sel_ptr = np.zeros(len(groups) + 1, np.int64)
@@ -81,16 +99,18 @@ def test_union_rows_and_cumulative(sets, data):
     assert got == expected
 
 
-def test_union_rows_large_rows_use_sort():
+@IMPLS
+def test_union_rows_large_rows_use_sort(K):
     rng = np.random.default_rng(0)
     sets = [set(rng.integers(0, 1000, size=200).tolist()) for _ in range(5)]
     got = from_csr(*K.union_rows(*to_csr(sets), np.array([0, 5]), np.arange(5)))
     assert got == [set().union(*sets)]
 
 
+@IMPLS
 @settings(max_examples=30)
 @given(set_lists, set_lists, st.data())
-def test_pairs(a, b, data):
+def test_pairs(K, a, b, data):
     n = MAX_KEY + 1
     got = from_csr(*K.self_pairs(*to_csr(a), n))
     assert got == [{i * n + j for i in s for j in s if i <= j} for s in a]
@@ -106,9 +126,10 @@ def test_pairs(a, b, data):
     assert got == expected
 
 
+@IMPLS
 @settings(max_examples=30)
 @given(set_lists, st.data())
-def test_splice_rows(sets, data):
+def test_splice_rows(K, sets, data):
     pos = sorted(data.draw(st.sets(st.integers(0, len(sets) - 1))))
     reps = data.draw(st.lists(st.sets(st.integers(0, MAX_KEY), max_size=5),
                               min_size=len(pos), max_size=len(pos)))
@@ -119,9 +140,10 @@ def test_splice_rows(sets, data):
     assert got == expected
 
 
+@IMPLS
 @settings(max_examples=40)
 @given(set_lists, st.data())
-def test_rows_subset(a, data):
+def test_rows_subset(K, a, data):
     m = data.draw(st.integers(1, 8))
     ma = rowmap_for(m, len(a), data)
     b = [set(data.draw(st.sets(st.sampled_from(sorted(a[r])), max_size=3))) if r >= 0 and a[r]

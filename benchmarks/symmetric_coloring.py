@@ -1,10 +1,11 @@
 """Colors and median times of star and acyclic coloring on the issue's problems.
 
-Run ``python -m coloring._symmetric_bench [--quick]``. It times :func:`color_symmetric`
-(coloring plus decompression plan) and the coloring kernel alone, both after a warm-up
-call, so Numba compile time is reported separately as "first call". The full comparison
-with peers lives in ``benchmarks/coloring.py``; this module exists so the symmetric
-kernels can be measured without the public API around them.
+Run ``python -m benchmarks.symmetric_coloring [--quick]`` from the repository root. It
+times :func:`coloring._symmetric.color_symmetric` (coloring plus decompression plan) and
+the coloring kernel alone, both after a warm-up call, so Numba compile time is reported
+separately as "first call". The full comparison with peers lives in
+``benchmarks/coloring.py``; this script measures the symmetric kernels without the
+public API around them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
 from coloring._acyclic import AcyclicPlan, acyclic_coloring
+from coloring._orderings import ORDERINGS
 from coloring._star import StarPlan, star_coloring
 from coloring._symmetric import color_symmetric
 from coloring._symmetric_graph import SymmetricGraph
@@ -56,23 +59,17 @@ def random_symmetric(n: int, per_row: int = 10, seed: int = 0) -> sp.csr_array:
 
 def arrowhead(n: int) -> sp.csr_array:
     """Diagonal plus a dense last row and column."""
-    from benchmarks.problems import arrowhead_hessian_sparsity
-
     return _pattern(arrowhead_hessian_sparsity(n))
 
 
 def brusselator_symmetric(N: int) -> sp.csr_array:
     """Symmetrized Brusselator Jacobian pattern ``J | J.T`` (n = 2 N^2)."""
-    from benchmarks.problems import brusselator_sparsity
-
     J = brusselator_sparsity(N)
     return _pattern(J + J.T)
 
 
 def brusselator_hessian(N: int) -> sp.csr_array:
     """Hessian pattern of ``sum(f(y)**2)``: ``J.T J`` plus ``J | J.T`` and the diagonal."""
-    from benchmarks.problems import brusselator_sparsity
-
     J = sp.csr_array(brusselator_sparsity(N), dtype=float)
     return _pattern(J.T @ J + J + J.T + sp.eye_array(J.shape[0]))
 
@@ -85,17 +82,10 @@ def _pattern(A) -> sp.csr_array:
 
 
 def _largest_first(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    try:
-        from coloring._orderings import ORDERINGS
-
-        return ORDERINGS["largest_first"](indptr, indices, None)
-    except ImportError:  # C1's orderings not there yet: degree sort
-        return np.argsort(-np.diff(indptr), kind="stable").astype(np.int64)
+    return ORDERINGS["largest_first"](indptr, indices, None)
 
 
 def _orders(indptr, indices):
-    from coloring._orderings import ORDERINGS
-
     return {name: fn(indptr, indices, 0) for name, fn in ORDERINGS.items()}
 
 

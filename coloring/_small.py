@@ -1,0 +1,103 @@
+"""numpy twins of the Numba kernels that column and row colorings use, for small patterns.
+
+Compiling the Numba kernels costs a first-time user seconds, while on a pattern of a few
+thousand nonzeros they save milliseconds at most. Below :data:`COMPILE_MIN_SIZE` stored
+entries, the callers use these twins instead, so that coloring a small pattern compiles
+nothing. Each twin returns exactly what its kernel returns (the tests compare them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._jit import is_compiled
+
+__all__ = ["COMPILE_MIN_SIZE", "GREEDY_COMPILE_MIN_SIZE", "is_small", "greedy_is_small",
+           "transpose", "distance2_degrees", "by_decreasing_key", "greedy_bipartite",
+           "class_order"]
+
+#: Patterns with fewer stored entries than this take the vectorized twins below.
+COMPILE_MIN_SIZE = 1 << 16
+
+#: The greedy twin is a Python loop (about a microsecond per stored entry and pass, and the
+#: improvement runs up to some 20 passes): it serves only patterns below this many
+#: entries. Up to there it costs less than what a new process pays to run the compiled
+#: kernel even from Numba's cache (importing Numba, starting its code generator), though
+#: more than the kernel itself in a process that has both already.
+GREEDY_COMPILE_MIN_SIZE = 1 << 14
+
+
+def is_small(nnz: int, kernel: Any = None) -> bool:
+    """Whether a pattern with ``nnz`` stored entries takes the vectorized numpy twin of
+    ``kernel``: below the threshold, unless the kernel already runs compiled in this
+    process (then it is the faster one)."""
+    return nnz < COMPILE_MIN_SIZE and not (kernel is not None and is_compiled(kernel))
+
+
+def greedy_is_small(nnz: int, kernel: Any = None) -> bool:
+    """Whether a pattern with ``nnz`` stored entries is colored by :func:`greedy_bipartite`
+    (below the threshold, unless ``kernel`` already runs compiled in this process)."""
+    return nnz < GREEDY_COMPILE_MIN_SIZE and not (kernel is not None and is_compiled(kernel))
+
+
+def transpose(indptr: np.ndarray, indices: np.ndarray, ncols: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Twin of ``_pattern._transpose``: CSC structure, row indices sorted per column."""
+    rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    tind = rows[np.argsort(indices, kind="stable")]
+    tptr = np.zeros(ncols + 1, np.int64)
+    np.cumsum(np.bincount(indices, minlength=ncols), out=tptr[1:])
+    return tptr, tind
+
+
+def distance2_degrees(n: int, p1: np.ndarray, i1: np.ndarray, p2: np.ndarray,
+                      i2: np.ndarray) -> np.ndarray:
+    """Twin of ``_orderings._degrees``: distinct neighbors of each vertex, itself excluded."""
+    nodes = p2.size - 1
+    L1 = sp.csr_array((np.ones(i1.size, np.int64), i1, p1), shape=(n, nodes))
+    L2 = sp.csr_array((np.ones(i2.size, np.int64), i2, p2), shape=(nodes, n))
+    C = sp.csr_array(L1 @ L2)
+    C.sum_duplicates()
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(C.indptr))
+    has_self = np.bincount(rows[C.indices == rows], minlength=n)
+    return (np.diff(C.indptr) - has_self).astype(np.int64)
+
+
+def by_decreasing_key(key: np.ndarray) -> np.ndarray:
+    """Twin of ``_orderings._by_decreasing_key``: ties by increasing index."""
+    return np.argsort(-np.asarray(key, np.int64), kind="stable").astype(np.int64)
+
+
+def greedy_bipartite(order: np.ndarray, p1: np.ndarray, i1: np.ndarray,
+                     nnodes: int) -> np.ndarray:
+    """Twin of ``_greedy._greedy_bitmask``: the smallest color free at every neighbor node.
+
+    One Python integer per intermediate node holds its colors as bits, so any number of
+    colors fits.
+    """
+    ptr, idx = p1.tolist(), i1.tolist()
+    masks = [0] * nnodes
+    colors = [-1] * (len(ptr) - 1)
+    for v in order.tolist():
+        nodes = idx[ptr[v]:ptr[v + 1]]
+        taken = 0
+        for r in nodes:
+            taken |= masks[r]
+        c = (~taken & (taken + 1)).bit_length() - 1  # lowest clear bit
+        bit = 1 << c
+        for r in nodes:
+            masks[r] |= bit
+        colors[v] = c
+    return np.array(colors, dtype=np.int64)
+
+
+def class_order(colors: np.ndarray, class_rank: np.ndarray, reverse_within: bool
+                ) -> np.ndarray:
+    """Twin of ``_greedy._class_order``: vertices by class rank, then index (or reversed)."""
+    n = colors.size
+    index = np.arange(n - 1, -1, -1, dtype=np.int64) if reverse_within else np.arange(
+        n, dtype=np.int64)
+    return index[np.argsort(class_rank[colors[index]], kind="stable")]
