@@ -172,6 +172,8 @@ BENCHMARK_PAGES = {  # page -> (title, benchmark module, JSON file, function of 
     "hessian": ("Sparse Hessians", "benchmarks.hessian", "hessian.json", "readme_section"),
     "scale": ("Scale: ten million unknowns on one machine", "benchmarks.scale", "scale.json",
               "readme_section"),
+    "jax_native": ("JAX-native (sparsead.jax)", "benchmarks.jax_native", "jax_native.json",
+                   "readme_section"),
 }
 
 # What the generated section assumes the reader knows (the README says it above the markers)
@@ -188,6 +190,12 @@ BENCHMARK_INTROS = {
         "backend, then `J(x)`) on the Brusselator up to n = 10^7 unknowns, each N in its "
         "own process: every stage's time and peak memory, the coloring's `effort` budget "
         "and an `executor=` run."),
+    "jax_native": (
+        "`python -m benchmarks.jax_native`: `jax.jit(sparsead.jax.jacobian(f, x))` next to "
+        "asdex's jitted `jacobian_from_coloring` and sparsejac on the Brusselator (steady, "
+        "first call, a jitted Newton step with `spsolve`, `vmap` over 8 points), and "
+        "`sparsead.jax.hessian` against asdex's `hessian_from_coloring` (see "
+        "[JAX-native sparse Jacobians](../../user_guide/jax_native.rst))."),
 }
 
 

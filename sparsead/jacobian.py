@@ -250,9 +250,10 @@ class SparseJacobian(PreparedMatrix):
     mode : str
         ``"column"`` (one JVP per color), ``"row"`` (one VJP per color) or
         ``"bidirectional"`` (one JVP per column color and one VJP per row color).
-    ncolors, nnz : int
-        Products per evaluation (JVPs plus VJPs), and stored values per evaluation
-        (structural zeros included).
+    ncolors : int
+        Products per evaluation (JVPs plus VJPs).
+    nnz : int
+        Stored values per evaluation (structural zeros included).
     format : str
         ``"csr"``, ``"csc"`` or ``"coo"``; the value order is the same on every call.
     backend : Backend
