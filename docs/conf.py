@@ -164,17 +164,46 @@ def write_api_pages() -> None:
 
 # ------------------------------------------------- benchmark pages from docs/*.json
 
-BENCHMARK_PAGES = {  # page -> (title, benchmark module, JSON file)
+BENCHMARK_PAGES = {  # page -> (title, benchmark module, JSON file, function of the section)
     "brusselator": ("Jacobians of the 2D Brusselator", "benchmarks.brusselator",
-                    "brusselator.json"),
-    "hessian": ("Sparse Hessians", "benchmarks.hessian", "hessian.json"),
+                    "brusselator.json", "readme_section"),
+    "bidirectional": ("Bidirectional Jacobians", "benchmarks.bidirectional",
+                      "bidirectional.json", "render"),
+    "hessian": ("Sparse Hessians", "benchmarks.hessian", "hessian.json", "readme_section"),
+    "scale": ("Scale: ten million unknowns on one machine", "benchmarks.scale", "scale.json",
+              "readme_section"),
+    "jax_native": ("JAX-native (sparsead.jax)", "benchmarks.jax_native", "jax_native.json",
+                   "readme_section"),
+}
+
+# What the generated section assumes the reader knows (the README says it above the markers)
+BENCHMARK_INTROS = {
+    "bidirectional": (
+        "`python -m benchmarks.bidirectional`: Jacobians with dense rows and dense columns "
+        "(a nonsymmetric arrowhead, banded and random patterns with dense rows and columns, "
+        "SuiteSparse matrices) colored by columns, by rows and by bicolorings "
+        "(`coloring.color(..., problem=\"bicolor\")`, see the "
+        "[coloring guide](../../user_guide/coloring.rst)), and the arrowhead end to end with "
+        "`sparsead.prepare_jacobian(..., mode=...)`."),
+    "scale": (
+        "`python -m benchmarks.scale`: the default pipeline (`prepare_jacobian(f, x)`, fd "
+        "backend, then `J(x)`) on the Brusselator up to n = 10^7 unknowns, each N in its "
+        "own process: every stage's time and peak memory, the coloring's `effort` budget "
+        "and an `executor=` run."),
+    "jax_native": (
+        "`python -m benchmarks.jax_native`: `jax.jit(sparsead.jax.jacobian(f, x))` next to "
+        "asdex's jitted `jacobian_from_coloring` and sparsejac on the Brusselator (steady, "
+        "first call, a jitted Newton step with `spsolve`, `vmap` over 8 points), and "
+        "`sparsead.jax.hessian` against asdex's `hessian_from_coloring` (see "
+        "[JAX-native sparse Jacobians](../../user_guide/jax_native.rst))."),
 }
 
 
-def benchmark_markdown(module_name: str, results: dict) -> str:
+def benchmark_markdown(module_name: str, results: dict,
+                       function: str = "readme_section") -> str:
     """The README section of a benchmark, with links made relative to this page."""
     module = importlib.import_module(module_name)
-    text = module.readme_section(results)
+    text = getattr(module, function)(results)
     text = text.replace(module.README_START, "").replace(module.README_END, "")
     # README links point at docs/NAME from the repository root; pages live in
     # docs/benchmarks/generated/
@@ -184,12 +213,15 @@ def benchmark_markdown(module_name: str, results: dict) -> str:
 
 def write_benchmark_pages() -> None:
     out = DOCS / "benchmarks" / "generated"
-    for page, (title, module_name, json_name) in BENCHMARK_PAGES.items():
+    for page, (title, module_name, json_name, function) in BENCHMARK_PAGES.items():
         source = DOCS / json_name
         if source.exists():
-            body = benchmark_markdown(module_name, json.loads(source.read_text()))
+            body = benchmark_markdown(module_name, json.loads(source.read_text()), function)
         else:
             body = f"No results yet: `docs/{json_name}` is written by the benchmark's `--docs`.\n"
+        intro = BENCHMARK_INTROS.get(page)
+        if intro:
+            body = f"{intro}\n\n{body}"
         write_if_changed(out / f"{page}.md", f"# {title}\n\n{body}")
 
 

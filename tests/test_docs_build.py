@@ -69,7 +69,7 @@ def test_sphinx_build_with_warnings_as_errors(tmp_path):
     # every example ran and its page exists; the benchmark pages come from docs/*.json
     for example in (DOCS / "examples").glob("plot_*.py"):
         assert (html / "auto_examples" / f"{example.stem}.html").exists(), example.name
-    for page in ("brusselator", "hessian"):
+    for page in ("brusselator", "bidirectional", "hessian", "scale", "jax_native"):
         text = (html / "benchmarks" / "generated" / f"{page}.html").read_text()
         if (DOCS / f"{page}.json").exists():
             assert "<table" in text, page
