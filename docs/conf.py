@@ -145,6 +145,7 @@ def write_if_changed(path: Path, text: str) -> None:
 def write_api_pages() -> None:
     out = DOCS / "api" / "modules"
     wanted = set()
+    stubs = set()  # autosummary's pages in api/generated/ that the members still need
     for name in public_modules():
         module = importlib.import_module(name)
         members = [n for n in getattr(module, "__all__", ())
@@ -156,9 +157,14 @@ def write_api_pages() -> None:
             lines += [".. currentmodule:: " + name, "", ".. autosummary::",
                       "   :toctree: ../generated", "", *[f"   {n}" for n in members], ""]
         wanted.add(f"{name}.rst")
+        stubs.update(f"{name}.{n}.rst" for n in members)
         write_if_changed(out / f"{name}.rst", "\n".join(lines))
     for stale in out.glob("*.rst"):
         if stale.name not in wanted:
+            stale.unlink()
+    # a name that left an __all__ would otherwise keep its old page (duplicate objects)
+    for stale in (DOCS / "api" / "generated").glob("*.rst"):
+        if stale.name not in stubs:
             stale.unlink()
 
 
