@@ -36,58 +36,23 @@ def test_readme_python_block_runs(index, capsys):
     exec(compile(code, f"README.md python block {index}", "exec"), {"__name__": "readme"})
 
 
-def test_readme_results_come_from_the_benchmark_json():
-    """The README's figures are the script's rendering of docs/brusselator.json."""
+# (benchmark module, its JSON in docs/, the function rendering the README section)
+GENERATED_SECTIONS = [("brusselator", "brusselator.json", "readme_section"),
+                      ("hessian", "hessian.json", "readme_section"),
+                      ("scale", "scale.json", "readme_section"),
+                      ("jax_native", "jax_native.json", "readme_section"),
+                      ("bidirectional", "bidirectional.json", "render")]
+
+
+@pytest.mark.parametrize("module, saved, render", GENERATED_SECTIONS)
+def test_readme_results_come_from_the_benchmark_json(module, saved, render):
+    """Each generated README section is its script's rendering of the committed JSON."""
+    import importlib
     import json
 
-    from benchmarks import brusselator
-
-    saved = README.parent / "docs" / "brusselator.json"
-    if not saved.exists():
-        pytest.skip("no docs/brusselator.json yet (run the benchmark with --docs)")
+    bench = importlib.import_module(f"benchmarks.{module}")
+    data = json.loads((README.parent / "docs" / saved).read_text())
     text = README.read_text()
-    section = text[text.index(brusselator.README_START):
-                   text.index(brusselator.README_END) + len(brusselator.README_END)]
-    assert section == brusselator.readme_section(json.loads(saved.read_text()))
-
-
-def test_readme_hessian_results_come_from_the_benchmark_json():
-    import json
-
-    from benchmarks import hessian
-
-    saved = README.parent / "docs" / "hessian.json"
-    if not saved.exists():
-        pytest.skip("no docs/hessian.json yet (run the Hessian benchmark with --docs)")
-    text = README.read_text()
-    section = text[text.index(hessian.README_START):
-                   text.index(hessian.README_END) + len(hessian.README_END)]
-    assert section == hessian.readme_section(json.loads(saved.read_text()))
-
-
-def test_readme_scale_results_come_from_the_benchmark_json():
-    import json
-
-    from benchmarks import scale
-
-    saved = README.parent / "docs" / "scale.json"
-    if not saved.exists():
-        pytest.skip("no docs/scale.json yet (run python -m benchmarks.scale --docs)")
-    text = README.read_text()
-    section = text[text.index(scale.README_START):
-                   text.index(scale.README_END) + len(scale.README_END)]
-    assert section == scale.readme_section(json.loads(saved.read_text()))
-
-
-def test_readme_jax_native_results_come_from_the_benchmark_json():
-    import json
-
-    from benchmarks import jax_native
-
-    saved = README.parent / "docs" / "jax_native.json"
-    if not saved.exists():
-        pytest.skip("no docs/jax_native.json yet (run the benchmark with --docs)")
-    text = README.read_text()
-    section = text[text.index(jax_native.README_START):
-                   text.index(jax_native.README_END) + len(jax_native.README_END)]
-    assert section == jax_native.readme_section(json.loads(saved.read_text()))
+    section = text[text.index(bench.README_START):
+                   text.index(bench.README_END) + len(bench.README_END)]
+    assert section == getattr(bench, render)(data)
