@@ -423,7 +423,9 @@ def check(A: Any, result: ColoringResult | BicoloringResult) -> None:
         indptr, indices, names = P.indptr, P.indices, ("columns", "row")
     else:
         (indptr, indices), names = transpose_pattern(P), ("rows", "column")
-    node, u, w = _first_conflict(indptr, indices, np.ascontiguousarray(colors, np.int64), k)
+    find = (_small.first_conflict if _small.is_small(indices.size, _first_conflict)
+            else _first_conflict)
+    node, u, w = find(indptr, indices, np.ascontiguousarray(colors, np.int64), k)
     if node >= 0:
         raise ColoringError(
             f"{names[0]} {u} and {w} both have color {colors[u]} and share {names[1]} "

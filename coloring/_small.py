@@ -101,3 +101,20 @@ def class_order(colors: np.ndarray, class_rank: np.ndarray, reverse_within: bool
     index = np.arange(n - 1, -1, -1, dtype=np.int64) if reverse_within else np.arange(
         n, dtype=np.int64)
     return index[np.argsort(class_rank[colors[index]], kind="stable")]
+
+
+def first_conflict(indptr: np.ndarray, indices: np.ndarray, colors: np.ndarray,
+                   ncolors: int) -> tuple[int, int, int]:
+    """Twin of ``_api._first_conflict``: the first entry, in storage order, whose vertex
+    has the color of an earlier vertex of the same node, as ``(node, earlier, vertex)``;
+    ``(-1, -1, -1)`` if there is none."""
+    nodes = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    key = nodes * max(int(ncolors), 1) + np.asarray(colors, np.int64)[indices]
+    order = np.argsort(key, kind="stable")  # equal keys keep storage order
+    dup = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if dup.size == 0:
+        return -1, -1, -1
+    later = order[dup + 1]
+    i = int(np.argmin(later))  # the repeat met first in storage order, and its predecessor
+    a, b = int(later[i]), int(order[dup[i]])
+    return int(nodes[a]), int(indices[b]), int(indices[a])

@@ -393,8 +393,9 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         A coloring of the pattern, or options of :func:`coloring.color`: an order name,
         a tuple of orders, or a dict (``{"order": ..., "problem": "row", ...}``; problem
         ``"bicolor_substitution"`` decompresses a bicoloring by substitution). By
-        default largest-first on each side (column, row), then 10 passes of iterated
-        greedy on the side with fewer colors; with both JVPs and VJPs, where that side
+        default largest-first on each side (column, row), then up to 20 passes of
+        iterated greedy on the side with fewer colors, within a work budget of once the
+        ordering's work (``"effort": 1.0``, deterministic); with both JVPs and VJPs, where that side
         needs more than twice as many colors as the average row or column has nonzeros
         (dense rows or columns), also a bicoloring, kept if it needs fewer products.
     format : {"csr", "csc", "coo"}

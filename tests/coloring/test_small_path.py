@@ -78,3 +78,18 @@ def test_lazy_kernels_become_numba_dispatchers_everywhere_on_first_call():
     # the kernels of the coloring modules are real dispatchers now
     assert not isinstance(_greedy._greedy_bitmask, _jit.LazyKernel)
     assert hasattr(_greedy._greedy_bitmask, "signatures")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_first_conflict_twin_matches_the_kernel(seed):
+    from coloring._api import _first_conflict
+
+    rng = np.random.default_rng(seed)
+    P = _random_pattern(seed, 25, 18, 0.2)
+    colors = rng.integers(0, 4 + seed, 18).astype(np.int64)  # clashes for most seeds
+    k = int(colors.max()) + 1
+    got = _small.first_conflict(P.indptr, P.indices, colors, k)
+    assert got == tuple(int(v) for v in _first_conflict(P.indptr, P.indices, colors, k))
+    ok = coloring.color(P, "column")  # a valid coloring has no conflict
+    assert _small.first_conflict(P.indptr, P.indices, np.asarray(ok.colors, np.int64),
+                                 ok.ncolors) == (-1, -1, -1)
