@@ -342,3 +342,17 @@ def record_method(key: str, run: Callable[[], dict[str, Any]], *, methods: dict[
             res["note"] = (res.get("note", "") + f" error check failed: {exc}").strip()
     methods[key] = res
     progress.step(f"{label}: {summary(res)}")
+
+
+def target_lines(targets: list[dict]) -> list[str]:
+    """Markdown bullets ``- met: target (measured)`` of a benchmark's targets."""
+    marks = {True: "met", False: "**missed**", None: "n/a"}
+    return [f"- {marks[t['met']]}: {t['target']} ({t['measured']})" for t in targets]
+
+
+def replace_readme_section(path, start: str, end: str, section: str) -> None:
+    """Rewrite the file at ``path`` with ``section`` in place of the text from the
+    ``start`` marker through the ``end`` marker (a generated README section)."""
+    text = path.read_text()
+    a, b = text.index(start), text.index(end) + len(end)
+    path.write_text(text[:a] + section + text[b:])

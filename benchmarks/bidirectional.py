@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from benchmarks._timing import fmt_time, markdown_table, steady_time
+from benchmarks._timing import fmt_time, markdown_table, replace_readme_section, steady_time
 from benchmarks.coloring import nonsymmetric_arrowhead, run_bicolor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,9 +135,8 @@ def render(data: dict[str, Any]) -> str:
 
 
 def update_readme(text: str) -> None:
-    readme = README.read_text()
-    start, end = readme.index(README_START), readme.index(README_END) + len(README_END)
-    README.write_text(readme[:start] + text + readme[end:])
+    """Replace the README's bidirectional section with ``text``."""
+    replace_readme_section(README, README_START, README_END, text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,6 +59,8 @@ from benchmarks._timing import (
     pin_to_cpu,
     pinning_note,
     record_method,
+    replace_readme_section,
+    target_lines,
     text_table,
     timed,
 )
@@ -897,9 +899,7 @@ def render_readme(results: dict[str, Any]) -> str:
         parts.extend(f"- {line}" for line in missing_ode)
     if results.get("targets"):
         parts += ["", "Targets of the issue, checked on this run:", ""]
-        for t in results["targets"]:
-            mark = {True: "met", False: "**missed**", None: "n/a"}[t["met"]]
-            parts.append(f"- {mark}: {t['target']} ({t['measured']})")
+        parts += target_lines(results["targets"])
     return "\n".join(parts)
 
 
@@ -925,9 +925,7 @@ def readme_section(results: dict[str, Any]) -> str:
 
 def update_readme(results: dict[str, Any], path: Path = README_PATH) -> None:
     """Replace the README's results section with the one rendered from ``results``."""
-    text = path.read_text()
-    start, end = text.index(README_START), text.index(README_END) + len(README_END)
-    path.write_text(text[:start] + readme_section(results) + text[end:])
+    replace_readme_section(path, README_START, README_END, readme_section(results))
 
 
 def render(results: dict[str, Any], markdown: bool = False) -> str:

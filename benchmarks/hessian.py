@@ -39,6 +39,8 @@ from benchmarks._timing import (
     pin_to_cpu,
     pinning_note,
     record_method,
+    replace_readme_section,
+    target_lines,
     text_table,
     timed,
 )
@@ -487,9 +489,7 @@ def readme_section(results: dict[str, Any]) -> str:
              "", summary_table(results)]
     if results.get("targets"):
         lines += [""]
-        for t in results["targets"]:
-            mark = {True: "met", False: "**missed**", None: "n/a"}[t["met"]]
-            lines.append(f"- {mark}: {t['target']} ({t['measured']})")
+        lines += target_lines(results["targets"])
     lines.append(README_END)
     return "\n".join(lines)
 
@@ -498,9 +498,7 @@ def update_readme(results: dict[str, Any]) -> None:
     """Replace the README's Hessian section with the one rendered from ``results``."""
     from benchmarks.brusselator import README_PATH
 
-    text = README_PATH.read_text()
-    start, end = text.index(README_START), text.index(README_END) + len(README_END)
-    README_PATH.write_text(text[:start] + readme_section(results) + text[end:])
+    replace_readme_section(README_PATH, README_START, README_END, readme_section(results))
 
 
 def render(results: dict[str, Any], markdown: bool = False) -> str:

@@ -50,6 +50,8 @@ from benchmarks._timing import (
     markdown_table,
     pin_to_cpu,
     pinning_note,
+    replace_readme_section,
+    target_lines,
     text_table,
     timed,
 )
@@ -390,18 +392,14 @@ def readme_section(results: dict[str, Any]) -> str:
              markdown_table(*hessian_table(results))]
     if results.get("targets"):
         lines.append("")
-        for t in results["targets"]:
-            mark = {True: "met", False: "**missed**"}[t["met"]]
-            lines.append(f"- {mark}: {t['target']} ({t['measured']})")
+        lines += target_lines(results["targets"])
     lines.append(README_END)
     return "\n".join(lines)
 
 
 def update_readme(results: dict[str, Any]) -> None:
     """Replace the README's JAX-native section with the one rendered from ``results``."""
-    text = README_PATH.read_text()
-    start, end = text.index(README_START), text.index(README_END) + len(README_END)
-    README_PATH.write_text(text[:start] + readme_section(results) + text[end:])
+    replace_readme_section(README_PATH, README_START, README_END, readme_section(results))
 
 
 def render(results: dict[str, Any], markdown: bool = False) -> str:

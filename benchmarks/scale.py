@@ -38,7 +38,13 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks import problems
-from benchmarks._timing import fmt_time, markdown_table, text_table
+from benchmarks._timing import (
+    fmt_time,
+    markdown_table,
+    replace_readme_section,
+    target_lines,
+    text_table,
+)
 
 SIZES = (256, 512, 1024, 1448, 2236)
 QUICK_SIZES = (64, 128)
@@ -412,9 +418,7 @@ def render(results: dict[str, Any], markdown: bool = True) -> str:
                   + "."]
     if results.get("targets"):
         parts += ["", "Targets of the issue, checked on this run:", ""]
-        for t in results["targets"]:
-            mark = {True: "met", False: "**missed**", None: "n/a"}[t["met"]]
-            parts.append(f"- {mark}: {t['target']} ({t['measured']})")
+        parts += target_lines(results["targets"])
     return "\n".join(parts)
 
 
@@ -433,9 +437,7 @@ def readme_section(results: dict[str, Any]) -> str:
 
 
 def update_readme(results: dict[str, Any], path: Path = README_PATH) -> None:
-    text = path.read_text()
-    start, end = text.index(README_START), text.index(README_END) + len(README_END)
-    path.write_text(text[:start] + readme_section(results) + text[end:])
+    replace_readme_section(path, README_START, README_END, readme_section(results))
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
