@@ -118,7 +118,8 @@ def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
     g = graph
     if g.is_bipartite:
         nnodes = g.p2.size - 1
-        if _small.greedy_is_small(g.i2.size, _greedy_bitmask):
+        # the one-word kernel is the compiled path tried first below
+        if _small.greedy_is_small(g.i2.size, _greedy_bitmask64):
             return _small.greedy_bipartite(order, g.p1, g.i1, nnodes)
         colors, ok = _greedy_bitmask64(order, g.p1, g.i1, nnodes)
         if ok:

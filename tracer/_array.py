@@ -728,10 +728,6 @@ def _densify_sparse(x):
     return x
 
 
-def is_traced_array(x) -> bool:
-    return isinstance(x, TracedArray)
-
-
 def scalar_to_array(s, session: Session | None = None) -> TracedArray:
     """0-d traced array from a traced scalar."""
     session = s.s if session is None else session
