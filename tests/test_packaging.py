@@ -3,7 +3,8 @@
 ``python -m build`` makes both (without build isolation: setuptools is already here, and
 nothing is downloaded); the wheel goes into a fresh virtual environment in a temporary
 folder, which sees the installed dependencies (``--system-site-packages``) but not this
-checkout, and every submodule of tracer, coloring and sparsead is imported from there.
+checkout, and every submodule of tracer, coloring and sparsead is imported from there, each
+in a process of its own (a fork taken after the third-party dependencies are loaded).
 """
 
 import os
@@ -22,20 +23,39 @@ import sparsead
 ROOT = Path(__file__).resolve().parents[1]
 
 IMPORT_ALL = r"""
-import importlib, pkgutil, sys
+import importlib, importlib.util, os, sys, traceback
+from pathlib import Path
 venv_prefix = sys.argv[1]
+# the third-party dependencies once, then each module of ours in a fresh fork: a module
+# that only works after a sibling happened to be imported first fails here
+import numpy, scipy.sparse, numba  # noqa: E401
+failed = []
 for package in ("tracer", "coloring", "sparsead"):
-    top = importlib.import_module(package)
-    names = [package] + [m.name for m in pkgutil.walk_packages(top.__path__, package + ".")
-                         if not m.name.endswith("__main__")]
+    root = Path(importlib.util.find_spec(package).submodule_search_locations[0])
+    assert str(root).startswith(venv_prefix), (package, root)
+    names = []
+    for path in sorted(root.rglob("*.py")):
+        parts = [package, *path.relative_to(root).with_suffix("").parts]
+        if parts[-1] == "__main__":
+            continue
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     for name in names:
-        module = importlib.import_module(name)
-        assert module.__file__.startswith(venv_prefix), (name, module.__file__)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                module = importlib.import_module(name)
+                assert module.__file__.startswith(venv_prefix), (name, module.__file__)
+            except BaseException:
+                traceback.print_exc()
+                os._exit(1)
+            os._exit(0)
+        if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+            failed.append(name)
     print(package, len(names), "modules")
+assert not failed, f"modules that do not import on their own: {failed}"
 import sparsead
 print("version", sparsead.__version__)
 """
-
 
 SKIPPED_NAMES = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", ".*_cache",
                                        ".hypothesis")
