@@ -8,6 +8,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ._choose_coloring import choose_hessian_coloring
 from ._common import (
     ArgsBinding,
     PreparedMatrix,
@@ -20,12 +21,10 @@ from ._common import (
 from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_hessian
-from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring
+from ._plan import Plan, build_plan
 from ._progress import StageProgress
 
 __all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]
-
-_SYMMETRIC = ("star", "acyclic")
 
 
 def _symmetrize(P: sp.csr_array) -> sp.csr_array:
@@ -35,28 +34,6 @@ def _symmetrize(P: sp.csr_array) -> sp.csr_array:
     S.sort_indices()
     S.data = np.ones(S.indices.size, dtype=bool)
     return S
-
-
-def choose_hessian_coloring(P: sp.csr_array, coloring: Any):
-    """A star (default) or acyclic coloring of the symmetric pattern ``P``.
-
-    ``coloring`` is a ColoringResult, ``"star"``/``"acyclic"``, an order name or tuple, or
-    a dict of :func:`coloring.color` options (``{"problem": "acyclic", "order": ...}``).
-    """
-    if hasattr(coloring, "colors") and hasattr(coloring, "problem"):
-        check_given_coloring(coloring, P, _SYMMETRIC)
-        return coloring
-    problem = "star"
-    if isinstance(coloring, str) and coloring in _SYMMETRIC:
-        problem, coloring = coloring, None
-    # No improvement pass by default: on star/acyclic it costs far more than the orders
-    # (seconds on large patterns); ``coloring={"improve": 20}`` asks for it.
-    opts = coloring_options(coloring, default_improve=0)
-    problem = opts.pop("problem", problem)
-    if problem not in _SYMMETRIC:
-        raise SparseADError(f"a Hessian needs problem 'star' (direct decompression) or "
-                            f"'acyclic' (substitution), not {problem!r}")
-    return run_coloring(P, problem, opts)
 
 
 class SparseHessian(PreparedMatrix):
