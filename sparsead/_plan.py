@@ -186,7 +186,7 @@ class Plan:
 
         Every matrix shares the plan's read-only index arrays (see
         :class:`SharedStructureCSR`) and is a shallow copy of a template built once:
-        5x cheaper than scipy's constructor, which re-validates the structure.
+        cheaper than scipy's constructor, which re-validates the structure.
         """
         template = self._template
         if template is None:
