@@ -22,7 +22,7 @@ from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_hessian
 from ._plan import Plan, build_plan
-from ._progress import StageProgress
+from ._progress import StageProgress, report_first_evaluation
 
 __all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]
 
@@ -180,9 +180,9 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
         every x, without re-detection. Only correct when the branches of f never change
         which entries can be nonzero.
     progress : bool
-        Show the stages (compile, detect, color, plan) as a progress bar, as
-        :func:`sparsead.prepare_jacobian` does; they are logged at INFO level on the
-        ``"sparsead"`` logger in any case.
+        Show the stages (compile, detect, color, plan, and the first evaluation of the
+        returned object) as a progress bar, as :func:`sparsead.prepare_jacobian` does;
+        they are logged at INFO level on the ``"sparsead"`` logger in any case.
 
     Returns
     -------
@@ -247,6 +247,7 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
     binding.chunk_size = chunk_size
     H = SparseHessian(backend=be, binding=binding, x=x, pattern=P, coloring=result,
                       plan=plan, uplo=uplo)
+    report_first_evaluation(H, report.what, progress)
     if redetect:
         recolor = None if hasattr(coloring, "colors") else coloring
 

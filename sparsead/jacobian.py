@@ -30,7 +30,7 @@ from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_jacobian
 from ._plan import Plan, build_plan
-from ._progress import StageProgress
+from ._progress import StageProgress, report_first_evaluation
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]
 
@@ -225,8 +225,10 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         change which entries can be nonzero; otherwise the Jacobian is wrong.
     progress : bool
         Show the stages (compile, detect, color, plan) as a progress bar (tqdm when
-        installed, else lines on stderr). Independently of it, every stage and its
-        duration is logged at INFO level on the ``"sparsead"`` logger.
+        installed, else lines on stderr), and the first evaluation of the returned
+        object as the stage "first evaluation" (where a compiling backend compiles its
+        products). Independently of it, every stage and its duration is logged at INFO
+        level on the ``"sparsead"`` logger.
 
     Returns
     -------
@@ -295,6 +297,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     binding = ArgsBinding(be, ctx, f_eval, x, args, kinds)
     J = SparseJacobian(f=f_eval, backend=be, binding=binding, x=x, pattern=P,
                        coloring=result, plan=plan, out_shape=out_shape, chunk_size=chunk_size)
+    report_first_evaluation(J, report.what, progress)
     if redetect:
         recolor = None if is_coloring_result(coloring) else coloring
 
