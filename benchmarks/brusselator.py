@@ -261,8 +261,8 @@ def color_pattern(P: sp.csr_array, backend: str = "fd") -> dict[str, Any]:
     _, coloring, sparsead = _import_ours()
     t0 = time.perf_counter()
     try:
+        from sparsead._choose_coloring import choose_jacobian_coloring
         from sparsead.backends import get_backend
-        from sparsead.jacobian import choose_jacobian_coloring
     except ImportError:
         orders = tuple(getattr(coloring, "BEST_ORDERS", ("largest_first", "smallest_last")))
         best = None

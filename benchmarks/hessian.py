@@ -240,7 +240,7 @@ def color_symmetric(H: sp.csr_array, problem: str) -> dict[str, Any]:
     _, coloring, _ = _import_ours("coloring.color")
     t0 = time.perf_counter()
     try:
-        from sparsead.hessian import choose_hessian_coloring
+        from sparsead._choose_coloring import choose_hessian_coloring
     except ImportError:
         orders = tuple(getattr(coloring, "BEST_ORDERS", ("largest_first", "smallest_last")))
         result = coloring.color(H, problem, orders)

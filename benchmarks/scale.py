@@ -208,8 +208,8 @@ def coloring_tradeoff(N: int) -> list[dict[str, Any]]:
     import scipy.sparse as sp  # noqa: PLC0415
 
     import sparsead  # noqa: PLC0415
+    from sparsead._choose_coloring import choose_jacobian_coloring  # noqa: PLC0415
     from sparsead.backends import get_backend  # noqa: PLC0415
-    from sparsead.jacobian import choose_jacobian_coloring  # noqa: PLC0415
 
     P = sp.csr_array(problems.brusselator_sparsity(N))
     sparsead.jacobian(problems.make_brusselator_numpy(8), problems.brusselator_initial(8))

@@ -9,7 +9,8 @@ would touch through two different neighbors would close a two-colored cycle, so 
 forbidden; after coloring, the new edges are merged into the trees they join.
 
 Avoiding quadratic work: the paper walks all neighbors of every colored neighbor ``w`` of
-``v`` (``deg(w)`` each time; ColPack takes seconds on an arrowhead of 10^4). All edges from
+``v`` (``deg(w)`` each time: quadratic on an arrowhead, whose center neighbors every
+vertex). All edges from
 ``w`` to the neighbors of one color lie in one two-colored tree, so each vertex keeps a
 short list with one representative edge per neighbor color and the walks use that list,
 whose length is bounded by the number of colors.

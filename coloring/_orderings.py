@@ -204,7 +204,7 @@ def _swap_remove(u, key, head, tail, nxt, prv):
 @njit(cache=True, inline="always")
 def _max_value(a):
     """Largest entry of a non-empty array: a loop, because Numba's ``a.max()`` compiles its
-    empty-array error message, seconds of a cold start."""
+    empty-array error message, which would lengthen every cold start."""
     best = a[0]
     for i in range(1, a.size):
         if a[i] > best:

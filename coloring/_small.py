@@ -1,7 +1,7 @@
 """numpy twins of the Numba kernels that column and row colorings use, for small patterns.
 
-Compiling the Numba kernels costs a first-time user seconds, while on a pattern of a few
-thousand nonzeros they save milliseconds at most. Below :data:`COMPILE_MIN_SIZE` stored
+Compiling the Numba kernels is a one-time cost far above what they save on a pattern of a
+few thousand nonzeros. Below :data:`COMPILE_MIN_SIZE` stored
 entries, the callers use these twins instead, so that coloring a small pattern compiles
 nothing. Each twin returns exactly what its kernel returns (the tests compare them).
 """
@@ -22,7 +22,7 @@ __all__ = ["COMPILE_MIN_SIZE", "GREEDY_COMPILE_MIN_SIZE", "is_small", "greedy_is
 #: Patterns with fewer stored entries than this take the vectorized twins below.
 COMPILE_MIN_SIZE = 1 << 16
 
-#: The greedy twin is a Python loop (about a microsecond per stored entry and pass, and the
+#: The greedy twin is a Python loop (interpreted work per stored entry and pass, and the
 #: improvement runs up to some 20 passes): it serves only patterns below this many
 #: entries. Up to there it costs less than what a new process pays to run the compiled
 #: kernel even from Numba's cache (importing Numba, starting its code generator), though

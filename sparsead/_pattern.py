@@ -11,6 +11,8 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+import tracer
+
 from ._errors import SparseADError, SparsityDetectionError
 
 
@@ -46,16 +48,6 @@ def _own_frozen_int64(a: np.ndarray) -> np.ndarray:
     out = a if a.dtype == np.int64 and a.base is None else np.array(a, dtype=np.int64)
     out.flags.writeable = False
     return out
-
-
-def _tracer():
-    import tracer  # noqa: PLC0415  (sparsead depends on tracer; imported late for speed)
-
-    if not hasattr(tracer, "jacobian_sparsity"):
-        raise SparsityDetectionError(
-            "the tracer package has no jacobian_sparsity yet; pass sparsity= (a known "
-            "pattern) to sparsead")
-    return tracer
 
 
 def _wrap_detection_error(exc: Exception, what: str) -> SparsityDetectionError:
@@ -96,7 +88,7 @@ def _detect(what: str, f: Callable, x: np.ndarray, args: tuple, library: str,
     if sparsity_from is not None or library == "numpy":
         g = sparsity_from if sparsity_from is not None else f
         try:
-            return pick(_tracer())(g, x, args=args, mode=sparsity_mode, **numpy_kwargs)
+            return pick(tracer)(g, x, args=args, mode=sparsity_mode, **numpy_kwargs)
         except Exception as exc:  # noqa: BLE001  (re-raised with the fix attached)
             raise _wrap_detection_error(exc, what) from exc
     if library in ("jax", "torch"):
@@ -109,7 +101,6 @@ def _detect(what: str, f: Callable, x: np.ndarray, args: tuple, library: str,
 def _detect_frontend(pick, f, x, args, sparsity_mode, what, library):
     """Through the tracer's JAX or torch front-end, with a clear error when it fails."""
     try:
-        tracer = _tracer()
         detect = pick(tracer)
         kwargs = {"args": args, "frontend": library}
         if sparsity_mode != "global":

@@ -1,4 +1,4 @@
-"""Coloring choice and the precomputed decompression plan of a prepared derivative.
+"""The precomputed decompression plan of a prepared derivative.
 
 A plan holds everything that does not depend on x: the 0/1 seed matrix (batch-first,
 ``(ncolors, width)``), and for every stored value of the output matrix, in the output
@@ -12,85 +12,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-import coloring as _coloring
 from coloring._matrices import SharedStructureCSC, SharedStructureCSR
 
 from ._errors import SparseADError
 from ._kernels import flat_index_kernel
 
-#: Orders tried by default for Hessians (star/acyclic), keeping the fewest colors (see
-#: :func:`coloring.color`).
-DEFAULT_ORDERS: tuple[str, ...] = tuple(getattr(
-    _coloring, "BEST_ORDERS",
-    ("largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")))
-
-#: Orders tried by default for Jacobians (column and row side). The improvement pass
-#: (Culberson's iterated greedy) started from largest-first matches the best of all
-#: orders on the Brusselator (10 colors, N = 8..128) at about a quarter of the time: the
-#: other orders cost 4-6x largest-first each and the improvement erases their advantage.
-JACOBIAN_DEFAULT_ORDERS: tuple[str, ...] = ("largest_first",)
-
-#: Default options of :func:`coloring.color`: the orders are tried on each side (column,
-#: row), then up to 20 passes of the improvement (Culberson's iterated greedy) run on the
-#: winner only (Hessians default to no improvement: star/acyclic passes cost more). On the
-#: Brusselator that gives 10 colors (9 for some N) for every N from 8 to 2236. The passes
-#: have a budget counted in adjacency entries visited, not in seconds (``effort``: at
-#: most as much work as the order itself, and at least ``coloring.IMPROVE_MIN_WORK``), so
-#: the result is deterministic on any machine and the coloring stays linear in the
-#: pattern's size; small patterns get all 20 passes. ``coloring={"improve": 0}`` is
-#: cheapest, ``coloring={"effort": 4.0}`` searches longer on large patterns.
-DEFAULT_COLORING_OPTIONS: dict[str, Any] = {"order": DEFAULT_ORDERS, "improve": 20,
-                                            "effort": 1.0, "seed": 1}
-
 FORMATS = ("csr", "csc", "coo")
 UPLOS = ("F", "L", "U")
-
-
-def coloring_options(coloring: Any, default_order: Any = DEFAULT_ORDERS,
-                     default_improve: int = DEFAULT_COLORING_OPTIONS["improve"]
-                     ) -> dict[str, Any]:
-    """Normalize the ``coloring=`` argument (None, order name, tuple of orders, dict);
-    ``default_order`` and ``default_improve`` apply where it names none."""
-    defaults = {**DEFAULT_COLORING_OPTIONS, "order": default_order, "improve": default_improve}
-    if coloring is None:
-        return defaults
-    if isinstance(coloring, str) or (isinstance(coloring, tuple)
-                                     and all(isinstance(o, str) for o in coloring)):
-        return {**defaults, "order": coloring}
-    if isinstance(coloring, Mapping):
-        return {**defaults, **coloring}
-    raise TypeError(f"coloring= takes a coloring.ColoringResult, an order name, a tuple of "
-                    f"order names or a dict of coloring.color options, not "
-                    f"{type(coloring).__name__}")
-
-
-def run_coloring(pattern: sp.csr_array, problem: str, options: dict[str, Any]):
-    """Call :func:`coloring.color` with the normalized options for ``problem``."""
-    opts = {k: v for k, v in options.items() if k != "problem"}
-    return _coloring.color(pattern, problem, **opts)
-
-
-def check_given_coloring(result: Any, pattern: sp.csr_array, allowed: tuple[str, ...]) -> None:
-    """Validate a user-supplied ColoringResult against the pattern (clear errors)."""
-    problem = getattr(result, "problem", None)
-    if problem not in allowed:
-        raise SparseADError(f"coloring has problem={problem!r}, but this derivative needs "
-                            f"one of {allowed}")
-    colors = np.asarray(result.colors)
-    expected = pattern.shape[0] if problem == "row" else pattern.shape[1]
-    if colors.shape != (expected,):
-        raise SparseADError(f"coloring has {colors.size} colors but the pattern of shape "
-                            f"{pattern.shape} needs {expected} ({problem} coloring)")
-    try:
-        _coloring.check(pattern, result)
-    except _coloring.ColoringError as exc:
-        raise SparseADError(f"the given coloring is not valid for this sparsity pattern: "
-                            f"{exc}") from exc
 
 
 def _csr_coords(P: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +186,7 @@ class Plan:
 
         Every matrix shares the plan's read-only index arrays (see
         :class:`SharedStructureCSR`) and is a shallow copy of a template built once:
-        5x cheaper than scipy's constructor, which re-validates the structure.
+        cheaper than scipy's constructor, which re-validates the structure.
         """
         template = self._template
         if template is None:

@@ -4,6 +4,11 @@ optional progress bar (tqdm when installed, else one line per stage on stderr).
 Silent by default: messages are logged at INFO level (shown once the application
 configures logging, e.g. ``logging.basicConfig(level=logging.INFO)``), and the bar
 appears only with ``progress=True``.
+
+Preparation computes no values of the matrix: its stages are compile, detect, color and
+plan. The stage "first evaluation" (where a compiling backend such as JAX builds the
+executables of its products) is reported by the first evaluation of the prepared object,
+once, under the same name as its preparation (:func:`report_first_evaluation`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import logging
 import sys
 import time
+import weakref
 from typing import Any, Iterator, Sequence
 
 logger = logging.getLogger("sparsead")
@@ -55,3 +61,29 @@ class StageProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def report_first_evaluation(prepared: Any, what: str, show: bool = False) -> None:
+    """Report the first evaluation of ``prepared`` as the stage ``"first evaluation"``.
+
+    Every evaluation of a prepared matrix (``__call__``, ``values``,
+    ``value_and_jacobian``, ...) goes through its ``_fill``; until the first one, an
+    instance attribute of that name wraps the class's method in a :class:`StageProgress`
+    (logged, and shown when ``show``), and removes itself as it runs, so later calls take
+    the plain method. Two threads evaluating first at once report it once.
+    """
+    ref = weakref.ref(prepared)  # no reference cycle: a prepared object frees its arrays
+
+    def first_fill(*args: Any, **kwargs: Any) -> Any:
+        obj = ref()
+        fill = type(obj)._fill.__get__(obj)
+        if obj.__dict__.pop("_fill", None) is None:  # another thread reports it
+            return fill(*args, **kwargs)
+        report = StageProgress(what, ("first evaluation",), show)
+        try:
+            with report.stage("first evaluation", f"{obj.ncolors} products"):
+                return fill(*args, **kwargs)
+        finally:
+            report.close()
+
+    prepared._fill = first_fill

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ._choose_coloring import choose_hessian_coloring
 from ._common import (
     ArgsBinding,
     PreparedMatrix,
@@ -20,12 +21,10 @@ from ._common import (
 from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_hessian
-from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring
-from ._progress import StageProgress
+from ._plan import Plan, build_plan
+from ._progress import StageProgress, report_first_evaluation
 
 __all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]
-
-_SYMMETRIC = ("star", "acyclic")
 
 
 def _symmetrize(P: sp.csr_array) -> sp.csr_array:
@@ -35,28 +34,6 @@ def _symmetrize(P: sp.csr_array) -> sp.csr_array:
     S.sort_indices()
     S.data = np.ones(S.indices.size, dtype=bool)
     return S
-
-
-def choose_hessian_coloring(P: sp.csr_array, coloring: Any):
-    """A star (default) or acyclic coloring of the symmetric pattern ``P``.
-
-    ``coloring`` is a ColoringResult, ``"star"``/``"acyclic"``, an order name or tuple, or
-    a dict of :func:`coloring.color` options (``{"problem": "acyclic", "order": ...}``).
-    """
-    if hasattr(coloring, "colors") and hasattr(coloring, "problem"):
-        check_given_coloring(coloring, P, _SYMMETRIC)
-        return coloring
-    problem = "star"
-    if isinstance(coloring, str) and coloring in _SYMMETRIC:
-        problem, coloring = coloring, None
-    # No improvement pass by default: on star/acyclic it costs far more than the orders
-    # (seconds on large patterns); ``coloring={"improve": 20}`` asks for it.
-    opts = coloring_options(coloring, default_improve=0)
-    problem = opts.pop("problem", problem)
-    if problem not in _SYMMETRIC:
-        raise SparseADError(f"a Hessian needs problem 'star' (direct decompression) or "
-                            f"'acyclic' (substitution), not {problem!r}")
-    return run_coloring(P, problem, opts)
 
 
 class SparseHessian(PreparedMatrix):
@@ -203,9 +180,9 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
         every x, without re-detection. Only correct when the branches of f never change
         which entries can be nonzero.
     progress : bool
-        Show the stages (compile, detect, color, plan) as a progress bar, as
-        :func:`sparsead.prepare_jacobian` does; they are logged at INFO level on the
-        ``"sparsead"`` logger in any case.
+        Show the stages (compile, detect, color, plan, and the first evaluation of the
+        returned object) as a progress bar, as :func:`sparsead.prepare_jacobian` does;
+        they are logged at INFO level on the ``"sparsead"`` logger in any case.
 
     Returns
     -------
@@ -270,6 +247,7 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
     binding.chunk_size = chunk_size
     H = SparseHessian(backend=be, binding=binding, x=x, pattern=P, coloring=result,
                       plan=plan, uplo=uplo)
+    report_first_evaluation(H, report.what, progress)
     if redetect:
         recolor = None if hasattr(coloring, "colors") else coloring
 

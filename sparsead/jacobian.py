@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
 
-import coloring as _coloring
-
+from ._choose_coloring import (
+    choose_jacobian_coloring,
+    is_coloring_result,
+    jacobian_product_kinds,
+    shared_pattern,
+)
 from ._common import (
     ArgsBinding,
     PreparedMatrix,
@@ -26,216 +29,10 @@ from ._common import (
 from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_jacobian
-from ._plan import (
-    JACOBIAN_DEFAULT_ORDERS,
-    Plan,
-    build_plan,
-    check_given_coloring,
-    coloring_options,
-    run_coloring,
-)
-from ._progress import StageProgress
-from .backends import Backend
+from ._plan import Plan, build_plan
+from ._progress import StageProgress, report_first_evaluation
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]
-
-_MODES = ("auto", "column", "row", "bidirectional")
-_BICOLOR = ("bicolor", "bicolor_substitution")
-
-
-def _is_coloring_result(obj: Any) -> bool:
-    return hasattr(obj, "colors") and hasattr(obj, "problem") and hasattr(obj, "ncolors")
-
-
-def _is_bicoloring(obj: Any) -> bool:
-    return hasattr(obj, "row_colors") and hasattr(obj, "column_colors")
-
-
-def _unknown_mode(mode: str) -> SparseADError:
-    return SparseADError(f"unknown mode {mode!r}; use 'auto', 'column' (JVPs), 'row' "
-                         f"(VJPs) or 'bidirectional' (both)")
-
-
-def _given_bicoloring(P: sp.csr_array, result: Any, backend: Backend, mode: str):
-    """Validate a user-supplied bicoloring (same pattern, a backend with both products)."""
-    if mode not in ("auto", "bidirectional"):
-        raise SparseADError(f"mode={mode!r} contradicts the given bicoloring; use "
-                            f"mode='bidirectional'")
-    if not (backend.supports("jvp") and backend.supports("vjp")):
-        raise SparseADError(f"a bicoloring needs JVPs and VJPs, which backend "
-                            f"{backend.name!r} does not both provide")
-    pattern = result.pattern
-    if pattern.shape != P.shape or not (np.array_equal(pattern.indptr, P.indptr)
-                                        and np.array_equal(pattern.indices, P.indices)):
-        raise SparseADError("the given bicoloring was computed for another sparsity pattern; "
-                            "bicolor this Jacobian's pattern (J.sparsity) instead")
-    try:
-        _coloring.check(P, result)
-    except _coloring.ColoringError as exc:
-        raise SparseADError(f"the given bicoloring is not valid for this sparsity pattern: "
-                            f"{exc}") from exc
-    return result
-
-
-def _bidirectional_side(backend: Backend, warn: bool = True) -> str | None:
-    """The one-sided mode a backend without both products falls back to (None: none)."""
-    if backend.supports("jvp") and backend.supports("vjp"):
-        return None
-    side = "column" if backend.supports("jvp") else "row"
-    what = "VJPs" if side == "column" else "JVPs"
-    if warn:
-        warnings.warn(f"backend {backend.name!r} has no {what}, so mode='bidirectional' is not "
-                      f"available; using mode={side!r} ({side} coloring) instead",
-                      UserWarning, stacklevel=4)
-    return side
-
-
-def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, mode: str,
-                             *, bidirectional: bool = True):
-    """Column (JVP), row (VJP) or bidirectional coloring: the fewest products.
-
-    Returns the coloring result (a ``coloring.BicoloringResult`` for bidirectional); on a
-    tie the column coloring wins (forward mode has no tape to store), and a one-sided
-    coloring wins over a bicoloring. A VJP counts as one product. ``mode`` forces one
-    kind; ``"bidirectional"`` on a backend without VJPs (``"fd"``) warns and uses column
-    coloring. ``bidirectional=False`` (a caller that evaluates one-sided colorings only)
-    keeps ``"auto"`` to column and row colorings and refuses a bicoloring.
-    """
-    if mode not in _MODES:
-        raise _unknown_mode(mode)
-    if not bidirectional and (mode == "bidirectional" or _is_bicoloring(coloring) or (
-            isinstance(coloring, dict) and coloring.get("problem") in _BICOLOR)):
-        raise SparseADError("bidirectional evaluation (a bicoloring) is not available here: "
-                            "use mode='auto', 'column' or 'row', or sparsead.prepare_jacobian")
-    can = {"column": backend.supports("jvp"), "row": backend.supports("vjp")}
-    if _is_bicoloring(coloring):
-        return _given_bicoloring(P, coloring, backend, mode)
-    if _is_coloring_result(coloring):
-        check_given_coloring(coloring, P, ("column", "row"))
-        side = coloring.problem
-        if mode != "auto" and mode != side:
-            raise SparseADError(f"mode={mode!r} contradicts the given {side} coloring")
-        if not can[side]:
-            raise SparseADError(f"a {side} coloring needs {'JVPs' if side == 'column' else 'VJPs'}"
-                                f", which backend {backend.name!r} does not provide")
-        return coloring
-    opts = coloring_options(coloring, JACOBIAN_DEFAULT_ORDERS)
-    forced = opts.pop("problem", None)
-    bicolor_problem = "bicolor"
-    if forced is not None:
-        if forced not in ("column", "row") + _BICOLOR:
-            raise SparseADError(f"a Jacobian needs problem 'column', 'row', 'bicolor' or "
-                                f"'bicolor_substitution', not {forced!r}")
-        forced_mode = "bidirectional" if forced in _BICOLOR else forced
-        if mode not in ("auto", forced_mode) and not (
-                forced in _BICOLOR and _bidirectional_side(backend, warn=False) == mode):
-            raise SparseADError(f"mode={mode!r} contradicts coloring problem={forced!r}")
-        mode = forced_mode
-        if forced in _BICOLOR:
-            bicolor_problem = forced
-    if mode == "bidirectional":
-        side = _bidirectional_side(backend)
-        if side is None:
-            return run_coloring(P, bicolor_problem, opts)
-        mode = side
-    best = _one_sided_coloring(P, opts, can, mode, backend)
-    if (bidirectional and mode == "auto" and can["column"] and can["row"]
-            and _may_bicolor_better(P, best)):
-        best = _bicoloring_if_fewer(P, opts, best)
-    return best
-
-
-def _may_bicolor_better(P: sp.csr_array, best: Any) -> bool:
-    """Whether ``mode="auto"`` tries a bicoloring after the one-sided ``best``.
-
-    A bicoloring pays off when dense rows and dense columns force a one-sided coloring
-    far above the typical number of nonzeros per row or column. Below twice that average
-    (the Brusselator: 10 colors, 6 nonzeros per row) it is not tried, which keeps its
-    cost (about a third of the default coloring there) off the default path; nor with
-    fewer than 3 colors, where a bicoloring of 1 or 2 products would be one-sided too.
-    ``mode="bidirectional"`` always bicolors.
-    """
-    m, n = P.shape
-    mean = P.nnz / max(min(m, n), 1)
-    return best.ncolors >= 3 and best.ncolors > 2 * mean
-
-
-def _bicoloring_if_fewer(P: sp.csr_array, opts: dict, best: Any) -> Any:
-    """A bicoloring if it needs fewer products than ``best`` (improved only if it wins)."""
-    improve = opts.get("improve", False)
-    trial = run_coloring(P, "bicolor", {**opts, "improve": 0})
-    if trial.nproducts >= best.ncolors:
-        return best
-    if improve and trial.nproducts > 2:
-        improved = run_coloring(P, "bicolor", opts)
-        if improved.nproducts < trial.nproducts:
-            trial = improved
-    return trial
-
-
-def _one_sided_coloring(P: sp.csr_array, opts: dict, can: dict, mode: str,
-                        backend: Backend) -> Any:
-    """The column or row coloring with fewer colors (``mode`` "auto"), or the forced one."""
-    opts = dict(opts)
-    sides = ("column", "row") if mode == "auto" else (mode,)
-    sides = tuple(s for s in sides if can[s])
-    if not sides:
-        need = "JVPs" if mode == "column" else "VJPs" if mode == "row" else "JVPs or VJPs"
-        raise SparseADError(f"backend {backend.name!r} provides no {need} for mode={mode!r}")
-    if len(sides) == 2 and _structurally_symmetric(P):
-        sides = ("column",)  # the row problem of a symmetric pattern is the same problem
-    if len(sides) == 1:
-        return run_coloring(P, sides[0], opts)
-    # Try every order on each side without the improvement pass, then improve only the
-    # winner: the pass costs as much as all orders together and rarely changes the winner.
-    improve = opts.pop("improve", False)
-    budget = {key: opts.pop(key) for key in ("time_limit", "effort") if key in opts}
-    best = None
-    for side in sides:
-        if best is not None and best.ncolors <= _lower_bound(P, side):
-            continue  # this side cannot need fewer colors than the best so far
-        result = run_coloring(P, side, opts)
-        if best is None or result.ncolors < best.ncolors:
-            best = result
-    if improve and best.ncolors > _lower_bound(P, best.problem):
-        order = getattr(best, "order", "") or opts.get("order", "largest_first")
-        order = order.split("+")[0]
-        improved = run_coloring(P, best.problem, {**opts, "order": order, "improve": improve,
-                                                  **budget})
-        if improved.ncolors < best.ncolors:
-            best = improved
-    return best
-
-
-def _structurally_symmetric(P: sp.csr_array) -> bool:
-    """Whether the pattern equals its transpose (then row and column coloring coincide);
-    one O(nnz) pass, no transposed copy."""
-    if P.shape[0] != P.shape[1]:
-        return False
-    return bool(_coloring.is_symmetric_pattern(P)[0])
-
-
-def _shared_pattern(P: sp.csr_array, result: Any) -> sp.csr_array:
-    """The coloring's own (read-only) copy of the pattern when it equals ``P``: the
-    prepared object then keeps one copy of the pattern, not two."""
-    Q = getattr(result, "pattern", None)
-    if Q is P or (Q is not None and Q.indices is P.indices and Q.indptr is P.indptr):
-        return Q
-    if (sp.issparse(Q) and Q.format == "csr" and Q.shape == P.shape and Q.nnz == P.nnz
-            and np.array_equal(Q.indptr, P.indptr) and np.array_equal(Q.indices, P.indices)):
-        return Q
-    return P
-
-
-def _lower_bound(P: sp.csr_array, side: str) -> int:
-    """Colors any coloring of this side needs: the most nonzeros in a row (column side)
-    or in a column (row side)."""
-    if P.nnz == 0:
-        return 0
-    if side == "column":
-        return int(np.diff(P.indptr).max())
-    return int(np.bincount(P.indices, minlength=P.shape[1]).max())
-
 
 class SparseJacobian(PreparedMatrix):
     """A sparse Jacobian prepared once (pattern, coloring, backend) and evaluated many times.
@@ -428,8 +225,10 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         change which entries can be nonzero; otherwise the Jacobian is wrong.
     progress : bool
         Show the stages (compile, detect, color, plan) as a progress bar (tqdm when
-        installed, else lines on stderr). Independently of it, every stage and its
-        duration is logged at INFO level on the ``"sparsead"`` logger.
+        installed, else lines on stderr), and the first evaluation of the returned
+        object as the stage "first evaluation" (where a compiling backend compiles its
+        products). Independently of it, every stage and its duration is logged at INFO
+        level on the ``"sparsead"`` logger.
 
     Returns
     -------
@@ -453,17 +252,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     else:
         f_eval = f
     args = tuple(args)
-    if mode not in _MODES:
-        raise _unknown_mode(mode)
-    for side, kind, what in (("column", "jvp", "JVPs"), ("row", "vjp", "VJPs")):
-        if mode == side and not be.supports(kind):
-            raise SparseADError(f"mode={side!r} needs {what}, which backend {be.name!r} "
-                                f"does not provide; use mode='auto'")
-    kinds = frozenset({"jvp"}) if mode == "column" else (
-        frozenset({"vjp"}) if mode == "row" else
-        frozenset(k for k in ("jvp", "vjp") if be.supports(k)))
-    if not kinds:
-        raise SparseADError(f"backend {be.name!r} supports neither JVPs nor VJPs")
+    kinds = jacobian_product_kinds(mode, be)
     stages = ("compile",) + (("detect",) if sparsity is None else ()) + ("color", "plan")
     report = StageProgress(f"prepare_jacobian (n={x.size})", stages, progress)
     try:
@@ -499,7 +288,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         del sparsity  # the detected pattern: P is its canonical copy
         with report.stage("color", f"nnz={P.nnz}"):
             result = choose_jacobian_coloring(P, coloring, be, mode)
-            P = _shared_pattern(P, result)
+            P = shared_pattern(P, result)
         dtype = np.result_type(x.dtype, np.float32)
         with report.stage("plan", f"{result.ncolors} colors"):
             plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
@@ -508,8 +297,9 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
     binding = ArgsBinding(be, ctx, f_eval, x, args, kinds)
     J = SparseJacobian(f=f_eval, backend=be, binding=binding, x=x, pattern=P,
                        coloring=result, plan=plan, out_shape=out_shape, chunk_size=chunk_size)
+    report_first_evaluation(J, report.what, progress)
     if redetect:
-        recolor = None if _is_coloring_result(coloring) else coloring
+        recolor = None if is_coloring_result(coloring) else coloring
 
         def detect(x_new: np.ndarray, args_new: tuple) -> sp.csr_array:
             found = detect_jacobian(f, x_new, args_new, library=library,

@@ -52,12 +52,12 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ._choose_coloring import choose_hessian_coloring, choose_jacobian_coloring
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_hessian, detect_jacobian
 from ._plan import build_plan
 from .backends.jax_backend import JaxBackend, _check_dtype, _same_static
-from .hessian import _symmetrize, choose_hessian_coloring
-from .jacobian import choose_jacobian_coloring
+from .hessian import _symmetrize
 
 try:
     import jax

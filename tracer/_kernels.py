@@ -38,7 +38,7 @@ def _sort_unique_inplace(buf, start, stop):
             buf[b + 1] = key
     else:
         # copied back by a loop: a slice assignment compiles Numba's shape-error
-        # formatting, seconds of a cold start
+        # formatting, which would lengthen every cold start
         srt = np.sort(buf[start:stop])
         for a in range(length):
             buf[start + a] = srt[a]

@@ -1,7 +1,7 @@
 """Traced scalars for loop-style code: frozensets instead of CSR arrays.
 
 Indexing a traced array down to one element gives a :class:`TracedScalar`. Its arithmetic
-is plain Python set work (a few hundred nanoseconds per operation), which keeps
+is plain Python set work (no numpy call per operation), which keeps
 element-by-element loops within a small factor of the same loop on floats.
 """
 

@@ -5,8 +5,8 @@ name in :mod:`tracer._kernels` (see there for the CSR-like layout). Below
 :data:`COMPILE_MIN_SIZE` keys and map entries in the inputs the operation runs as a few
 vectorized numpy calls, unless the kernel is already compiled in this process; above,
 the kernel runs (compiled on its first use). Compiling
-the kernels costs a first-time user seconds, while on small arrays they save
-microseconds, so tracing a small function compiles nothing.
+the kernels is a one-time cost far above what they save on small arrays, so tracing a
+small function compiles nothing.
 """
 
 from __future__ import annotations

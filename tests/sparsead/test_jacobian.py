@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 import coloring
 import sparsead
 from benchmarks.problems import brusselator_initial, brusselator_sparsity, make_brusselator_numpy
+from sparsead._choose_coloring import choose_jacobian_coloring
 from sparsead.backends import Custom, FiniteDifferences
-from sparsead.jacobian import choose_jacobian_coloring
 
 
 def dense_jacobian_cs(f, x, args=()):
@@ -407,15 +407,14 @@ def test_plan_index_equals_the_coloring_packages_gather():
 
 
 def test_symmetric_pattern_colors_one_side_only(monkeypatch):
-    import sys
-    jac_mod = sys.modules["sparsead.jacobian"]  # the module (sparsead.jacobian is the function)
+    from sparsead import _choose_coloring as choose_mod
     problems = []
-    real = jac_mod.run_coloring
+    real = choose_mod.run_coloring
 
     def spy(P, problem, opts):
         problems.append(problem)
         return real(P, problem, opts)
-    monkeypatch.setattr(jac_mod, "run_coloring", spy)
+    monkeypatch.setattr(choose_mod, "run_coloring", spy)
     n = 8
     x = np.linspace(0.1, 1.0, n)
     calls = []
