@@ -8,19 +8,14 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import (
-    ArgsBinding,
-    PreparedMatrix,
-    array_library,
-    as_point,
-    check_point,
-    resolve_backend,
-    store_chunk_values,
-)
+from ._args_binding import ArgsBinding
+from ._backend_resolution import array_library, resolve_backend
 from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_hessian
 from ._plan import Plan, build_plan, check_given_coloring, coloring_options, run_coloring
+from ._points import as_point, check_point
+from ._prepared import PreparedMatrix, store_chunk_values
 from ._progress import StageProgress
 
 __all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]

@@ -7,8 +7,9 @@ from typing import Any, Callable
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ._common import as_point, check_point, resolve_backend
+from ._backend_resolution import resolve_backend
 from ._errors import SparseADError
+from ._points import as_point, check_point
 
 __all__ = ["HVPOperator", "hvp_operator"]
 

@@ -11,20 +11,12 @@ import scipy.sparse as sp
 
 import coloring as _coloring
 
-from ._common import (
-    ArgsBinding,
-    PreparedMatrix,
-    array_library,
-    as_point,
-    check_point,
-    infer_output_shape,
-    inplace_to_outofplace,
-    missing_out_argument,
-    resolve_backend,
-    store_chunk_values,
-)
+from ._args_binding import ArgsBinding
+from ._backend_resolution import array_library, resolve_backend
 from ._errors import SparseADError
+from ._inplace import inplace_to_outofplace, missing_out_argument
 from ._local import LocalPatterns
+from ._output_shape import infer_output_shape
 from ._pattern import as_pattern, detect_jacobian
 from ._plan import (
     JACOBIAN_DEFAULT_ORDERS,
@@ -34,6 +26,8 @@ from ._plan import (
     coloring_options,
     run_coloring,
 )
+from ._points import as_point, check_point
+from ._prepared import PreparedMatrix, store_chunk_values
 from ._progress import StageProgress
 from .backends import Backend
 

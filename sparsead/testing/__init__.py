@@ -37,8 +37,10 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .._common import array_library, array_namespace
+from .._backend_resolution import array_library, array_namespace
 from ..backends import Backend, FiniteDifferences, get_backend
+from ..hessian import prepare_hessian
+from ..jacobian import prepare_jacobian
 from ._scenarios import SCENARIOS, Scenario, brusselator_pattern, complex_step_jacobian
 
 __all__ = ["check_backend", "CountingBackend", "ConformanceReport", "SCENARIOS", "Scenario",
@@ -210,8 +212,6 @@ def _expected_calls(J: Any, chunk_size: int | None) -> int:
 
 def _run_case(sc: Scenario, dtype: np.dtype, inner: Backend, rtol: float,
               chunk_size: int | None) -> CaseResult:
-    import sparsead  # noqa: PLC0415  (avoid an import cycle at module load)
-
     dname = np.dtype(dtype).name
     library = array_library(inner)
     if sc.inplace and library != "numpy":
@@ -240,11 +240,11 @@ def _run_case(sc: Scenario, dtype: np.dtype, inner: Backend, rtol: float,
             # a backend without VJPs falls back from mode="bidirectional" to column
             # coloring and says so; the case still checks what it computes
             warnings.filterwarnings("ignore", message=".*mode='bidirectional' is not available")
-            J = sparsead.prepare_jacobian(f, x, backend=be, args=args, sparsity=sc.sparsity(),
+            J = prepare_jacobian(f, x, backend=be, args=args, sparsity=sc.sparsity(),
                                           chunk_size=chunk_size, mode=sc.mode,
                                           coloring=sc.coloring, **kw)
     else:
-        J = sparsead.prepare_hessian(f, x, backend=be, args=args, sparsity=sc.sparsity(),
+        J = prepare_hessian(f, x, backend=be, args=args, sparsity=sc.sparsity(),
                                      chunk_size=chunk_size, coloring=sc.coloring)
     be.reset()
     M = J(x)

@@ -1,178 +1,17 @@
-"""Helpers shared by the Jacobian, Hessian and HVP front ends."""
+"""``PreparedMatrix``: what a prepared sparse Jacobian and Hessian share (a plan fixing the
+structure, evaluation into a new or a given matrix, the backend's compiled fast path)."""
 
 from __future__ import annotations
 
-import inspect
-import sys
-import threading
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ._args_binding import ArgsBinding
 from ._errors import SparseADError
 from ._plan import Chunk, Plan
-from .backends import Backend, FiniteDifferences, get_backend
-
-
-def array_library(backend: Backend) -> str:
-    """``"numpy"``, ``"jax"`` or ``"torch"``: what ``f`` is written in for this backend."""
-    lib = getattr(backend, "array_library", None)
-    if lib:
-        return lib
-    name = getattr(backend, "name", "")
-    return name if name in ("jax", "torch") else "numpy"
-
-
-def resolve_backend(backend: Any, grad: Callable | None = None) -> Backend:
-    """A backend instance; ``grad=`` configures finite differences of the gradient."""
-    if grad is None:
-        return get_backend(backend)
-    if isinstance(backend, str) and backend == "fd":
-        return FiniteDifferences(grad=grad)
-    if isinstance(backend, FiniteDifferences):
-        return FiniteDifferences(method=backend.method, rel_step=backend.rel_step, grad=grad,
-                                 executor=backend.executor)
-    raise SparseADError("grad= is only used by the 'fd' backend (finite differences of the "
-                        "gradient); other backends differentiate f themselves")
-
-
-def as_point(x: Any) -> np.ndarray:
-    """x as a floating numpy array (the point of preparation)."""
-    if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
-    if np.issubdtype(x.dtype, np.complexfloating):
-        raise SparseADError(f"x has dtype {x.dtype}: complex input is not supported; "
-                            f"sparsead differentiates functions of a real x (float32 or "
-                            f"float64). Complex-step differences take a real x too: "
-                            f"backend=sparsead.backends.FiniteDifferences('complex')")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise SparseADError(f"x must be a real floating array (float32 or float64), got "
-                            f"dtype {x.dtype}; pass x.astype(float)")
-    return x
-
-
-def missing_out_argument(f: Callable, given: int) -> bool:
-    """Whether ``f`` needs exactly one positional argument more than the ``given`` ones:
-    the mark of an in-place function called without its output buffer."""
-    try:
-        params = inspect.signature(f).parameters.values()
-    except (TypeError, ValueError):  # builtins and other callables without a signature
-        return False
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return False
-    required = [p for p in params if p.default is p.empty
-                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(required) == given + 1
-
-
-def check_point(x: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """x at evaluation: same shape and dtype as at preparation, else a clear error."""
-    if hasattr(x, "detach") and hasattr(x, "numpy"):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
-    if x.shape != shape:
-        raise SparseADError(f"x has shape {x.shape}, but this object was prepared for shape "
-                            f"{shape}; prepare again for the new shape")
-    if x.dtype != dtype:
-        raise SparseADError(f"x has dtype {x.dtype}, but this object was prepared for "
-                            f"{dtype}; pass x.astype({dtype.name!s}) or prepare again")
-    return x
-
-
-def inplace_to_outofplace(f: Callable, template: Any, library: str) -> Callable:
-    """Wrap an in-place ``f(out, x, *args)`` as ``f(x, *args) -> out`` (numpy backends).
-
-    A new output buffer is allocated per call, because backends may keep the returned
-    array; its dtype follows x when x is complex (complex-step differences).
-    """
-    if library != "numpy":
-        raise SparseADError(f"in-place functions (out=) are supported only for numpy "
-                            f"backends (fd, custom); a {library} function must return its "
-                            f"output")
-    template = np.asarray(template)
-    shape, dtype = template.shape, template.dtype
-
-    def f_out_of_place(x, *args):
-        buf = np.zeros(shape, dtype=np.result_type(dtype, x.dtype))
-        f(buf, x, *args)
-        return buf
-
-    f_out_of_place.__wrapped__ = f  # type: ignore[attr-defined]
-    return f_out_of_place
-
-
-class ArgsBinding:
-    """Contexts of one prepared backend for different constant ``args`` (cached by identity).
-
-    ODE right-hand sides (``t``) and ``least_squares`` (its ``args``) evaluate a prepared
-    object with changing constants; :meth:`Backend.rebind_args` gives a context for them.
-    """
-
-    def __init__(self, backend: Backend, ctx: Any, f: Callable, x: np.ndarray, args: tuple,
-                 kinds: frozenset[str]) -> None:
-        self.backend, self.ctx, self.f, self.x, self.args, self.kinds = (
-            backend, ctx, f, x, tuple(args), kinds)
-        self._last_args: tuple | None = None
-        self._last_ctx: Any = None
-
-    def get(self, args: tuple | None) -> Any:
-        if args is None:
-            return self.ctx
-        args = tuple(args)
-        if _same_args(args, self.args):
-            return self.ctx
-        if self._last_args is not None and _same_args(args, self._last_args):
-            return self._last_ctx
-        ctx = self.backend.rebind_args(self.ctx, self.f, self.x, args, self.kinds)
-        self._last_args, self._last_ctx = args, ctx
-        return ctx
-
-
-def _same_args(a: tuple, b: tuple) -> bool:
-    if len(a) != len(b):
-        return False
-    for u, v in zip(a, b):
-        if u is v:
-            continue
-        if isinstance(u, (int, float, complex, str, bool)) and type(u) is type(v) and u == v:
-            continue
-        return False
-    return True
-
-
-def infer_output_shape(f: Callable, x: np.ndarray, args: tuple, library: str):
-    """Output shape of ``f(x, *args)`` when the backend does not report it (one call of f,
-    or ``jax.eval_shape`` for JAX, which traces without computing)."""
-    try:
-        if library == "jax":
-            import jax  # noqa: PLC0415
-
-            spec = jax.ShapeDtypeStruct(x.shape, x.dtype)
-            return tuple(jax.eval_shape(lambda z: f(z, *args), spec).shape)
-        if library == "torch":
-            import torch  # noqa: PLC0415
-
-            targs = tuple(torch.from_numpy(np.ascontiguousarray(a))
-                          if isinstance(a, np.ndarray) else a for a in args)
-            with torch.no_grad():
-                return tuple(f(torch.from_numpy(np.array(x)), *targs).shape)
-        return tuple(np.shape(f(x, *args)))
-    except Exception:  # noqa: BLE001  (only cosmetic: values then stay flat)
-        return None
-
-
-def array_namespace(library: str):
-    """The array module ``f`` is written in: ``jax.numpy``, ``torch`` or ``numpy``."""
-    if library == "jax":
-        import jax.numpy as jnp  # noqa: PLC0415
-
-        return jnp
-    if library == "torch":
-        import torch  # noqa: PLC0415
-
-        return torch
-    return np
+from ._value_pool import ValuePool
+from .backends import Backend
 
 
 def store_chunk_values(data: np.ndarray | None, chunk: Chunk, vals: Any, backend_name: str,
@@ -199,35 +38,6 @@ def store_chunk_values(data: np.ndarray | None, chunk: Chunk, vals: Any, backend
     else:
         data[chunk.positions] = vals
     return data
-
-
-class _ValuePool:
-    """Value arrays of results the caller no longer holds, handed out again.
-
-    A new large array costs a page fault per 4 KiB page when it is first written (on
-    some virtual machines more than the whole gather). Every result's ``data`` is a
-    view of one of at most ``keep`` pooled buffers; a buffer is reused only when nothing
-    but the pool refers to it (no matrix, no view of its values is alive anywhere), so a
-    result the caller still holds is never overwritten.
-    """
-
-    def __init__(self, size: int, dtype: Any, keep: int = 2) -> None:
-        self.size, self.dtype, self.keep = int(size), np.dtype(dtype), keep
-        self._buffers: list[np.ndarray] = []
-        self._lock = threading.Lock()
-
-    def take(self) -> np.ndarray:
-        """An uninitialized ``(size,)`` array nobody else refers to."""
-        with self._lock:
-            for buf in self._buffers:
-                # references: the list, the loop variable and getrefcount's argument
-                if sys.getrefcount(buf) <= 3:
-                    return buf.view()
-            buf = np.empty(self.size, dtype=self.dtype)
-            if len(self._buffers) < self.keep:
-                self._buffers.append(buf)
-                return buf.view()
-            return buf
 
 
 class PreparedMatrix:
@@ -313,7 +123,7 @@ class PreparedMatrix:
             pool = self._value_pool
             # a local pattern may switch to a structure with another nnz
             if pool is None or pool.dtype != dtype or pool.size != self.nnz:
-                pool = self._value_pool = _ValuePool(self.nnz, dtype)
+                pool = self._value_pool = ValuePool(self.nnz, dtype)
             return pool.take()
         self._plan.check_out(out, dtype)
         return out.data
@@ -362,7 +172,7 @@ class PreparedMatrix:
             self._fast = self._make_fast()
         return out if out is not None else self._plan.new_matrix(data)
 
-    _value_pool: _ValuePool | None = None
+    _value_pool: ValuePool | None = None
 
     #: Product kind of the fast path ("jvp", "vjp", "hvp"; None: no fast path).
     _fast_kind: str | None = None
