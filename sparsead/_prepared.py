@@ -11,17 +11,18 @@ from ._args_binding import ArgsBinding
 from ._errors import SparseADError
 from ._plan import Chunk, Plan
 from ._value_pool import ValuePool
-from .backends import Backend
+from .backends import Backend, ProductRequest
 
 
-def store_chunk_values(data: np.ndarray | None, chunk: Chunk, vals: Any, backend_name: str,
-                       dtype: np.dtype | None = None) -> np.ndarray:
+def store_chunk_values(data: np.ndarray, chunk: Chunk, vals: Any, backend_name: str,
+                       adopt: bool = False) -> np.ndarray:
     """Put one chunk's gathered values into ``data`` (nothing to do when the backend
-    already wrote them there), checking their count; return ``data``.
+    already wrote them there), checking their count; return the array that holds them.
 
-    ``data=None`` (see :meth:`PreparedMatrix._data_for`) adopts ``vals`` as the data of
-    a new matrix: a backend with ``fresh_gather_values`` returns arrays nobody else
-    holds. Read-only or other-dtype values are copied (into ``dtype``).
+    With ``adopt`` (see :meth:`PreparedMatrix._adopts`), values that the backend returned
+    in a new array (:meth:`Backend.products` promises it never writes them again) become
+    the data of the new matrix instead of being copied into ``data``, when they are
+    writeable, C-contiguous and of ``data``'s dtype.
     """
     if vals is data:
         return data
@@ -29,10 +30,9 @@ def store_chunk_values(data: np.ndarray | None, chunk: Chunk, vals: Any, backend
     if vals.shape != chunk.flat_index.shape:
         raise SparseADError(f"backend {backend_name!r} returned {vals.shape} values for "
                             f"{chunk.flat_index.shape} requested")
-    if data is None:
-        if vals.flags.writeable and vals.dtype == dtype and vals.flags.c_contiguous:
-            return vals
-        return np.array(vals, dtype=dtype)
+    if (adopt and vals.flags.writeable and vals.dtype == data.dtype
+            and vals.flags.c_contiguous):
+        return vals
     if chunk.positions is None:
         data[...] = vals
     else:
@@ -42,14 +42,15 @@ def store_chunk_values(data: np.ndarray | None, chunk: Chunk, vals: Any, backend
 
 class PreparedMatrix:
     """What a prepared sparse Jacobian and Hessian share: a :class:`Plan` fixing the
-    structure, and evaluation into a new or a given (``out=``) matrix through the
-    subclass's ``_fill(x, data, args)``, which writes the stored values into ``data``."""
+    structure, the backend's :class:`ProductRequest` per chunk, and evaluation into a
+    new or a given (``out=``) matrix through the subclass's ``_fill(x, data, args)``,
+    which writes the stored values into ``data``."""
 
     #: Re-detection of a local pattern at new points (see :mod:`sparsead._local`).
     _local: Any = None
     #: What :meth:`_use_structure` sets: the state that depends on the pattern.
     _STRUCTURE_ATTRS: tuple[str, ...] = ("sparsity", "coloring", "_plan", "_adopts_values",
-                                         "_fast", "_fast_tried")
+                                         "_requests", "_fast", "_fast_tried")
 
     def __init__(self, *, backend: Backend, binding: ArgsBinding, x: np.ndarray, pattern: Any,
                  coloring: Any, plan: Plan) -> None:
@@ -65,13 +66,25 @@ class PreparedMatrix:
         self.coloring = coloring
         self._plan = plan
         chunks = plan.chunks
-        # One product whose gathered values are already in storage order: a backend
-        # that returns fresh arrays gives the new matrix its data without a copy.
-        self._adopts_values = bool(getattr(self.backend, "fresh_gather_values", False)
-                                   and plan.ncolors > 0 and len(chunks) == 1
+        # One product whose gathered values are already in storage order: when the
+        # backend returns them in a new array, the new matrix takes it as its data.
+        self._adopts_values = bool(plan.ncolors > 0 and len(chunks) == 1
                                    and chunks[0].positions is None
                                    and getattr(plan, "flat_index", True) is not None)
+        self._requests: dict[tuple[int, str, bool], ProductRequest] = {}
         self._fast, self._fast_tried = None, False
+
+    def _request(self, i: int, kind: str, want_value: bool) -> ProductRequest:
+        """The backend request of chunk ``i`` (built once: backends cache work on it)."""
+        key = (i, kind, want_value)
+        request = self._requests.get(key)
+        if request is None:
+            chunk = self._plan.chunks[i]
+            # seeds stay index lists when the plan has no dense matrix (fd needs none)
+            seeds = chunk.seed_columns if chunk._seeds is None else chunk._seeds
+            request = self._requests[key] = ProductRequest(
+                kind, seeds, chunk.flat_index, chunk.entry_input, want_value)
+        return request
 
     def _structure_state(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._STRUCTURE_ATTRS}
@@ -80,10 +93,11 @@ class PreparedMatrix:
         for name, value in state.items():
             setattr(self, name, value)
 
-    def _fill(self, x: Any, data: np.ndarray | None, args: tuple | None,
-              need_value: bool = True) -> tuple[Any, np.ndarray]:
-        """Write the stored values into ``data`` (None: adopt the backend's); return
-        ``(something for the caller, data)``."""
+    def _fill(self, x: Any, data: np.ndarray, args: tuple | None,
+              need_value: bool = True, adopt: bool = False) -> tuple[Any, np.ndarray]:
+        """Write the stored values into ``data``; return ``(something for the caller,
+        the array holding the values)``: with ``adopt``, that may be the backend's own
+        new array instead of ``data`` (see :func:`store_chunk_values`)."""
         raise NotImplementedError
 
     @property
@@ -113,20 +127,18 @@ class PreparedMatrix:
         ``uplo`` triangle for a Hessian, as Ipopt's ``hessianstructure`` wants)."""
         return self._plan.coordinates()
 
-    def _data_for(self, out: Any) -> np.ndarray | None:
-        """Where ``_fill`` writes: ``out.data``, a new array, or None when the values of
-        the backend's single fused product become the new matrix's data (no copy)."""
+    def _data_for(self, out: Any) -> tuple[np.ndarray, bool]:
+        """Where ``_fill`` writes, ``out.data`` or a pooled array, and whether the
+        backend's own array of values may become the new matrix's data instead."""
         dtype = self._plan.dtype
         if out is None:
-            if self._adopts_values:
-                return None
             pool = self._value_pool
             # a local pattern may switch to a structure with another nnz
             if pool is None or pool.dtype != dtype or pool.size != self.nnz:
                 pool = self._value_pool = ValuePool(self.nnz, dtype)
-            return pool.take()
+            return pool.take(), self._adopts_values
         self._plan.check_out(out, dtype)
-        return out.data
+        return out.data, False
 
     def __call__(self, x: Any, out: Any = None, *, args: tuple | None = None):
         """The matrix at ``x`` as a scipy sparse array of the prepared format.
@@ -150,23 +162,25 @@ class PreparedMatrix:
         if self._local is not None:
             self._local.update(self, x, args)
         fast = self._fast
-        if (fast is not None and args is None
-                and (type(x) is np.ndarray or isinstance(x, self._native_types))
+        if (fast is not None and args is None and hasattr(x, "dtype")
                 and x.shape == self._x_shape and x.dtype == self._x_dtype):
             dtype = self._plan.dtype
             if out is not None:
                 self._plan.check_out(out, dtype)
-            data, wait = fast(x)
-            if data.dtype == dtype:
-                if out is None:
-                    M = self._plan.new_matrix(data)  # built while the backend computes
+            got = fast(x)  # None: the backend does not take this type of x
+            if got is not None:
+                data, wait = got
+                if data.dtype == dtype:
+                    if out is None:
+                        M = self._plan.new_matrix(data)  # built while the backend computes
+                        wait()
+                        return M
                     wait()
-                    return M
+                    np.copyto(out.data, data)
+                    return out
                 wait()
-                np.copyto(out.data, data)
-                return out
-            wait()
-        _, data = self._fill(x, self._data_for(out), args, need_value=False)
+        data, adopt = self._data_for(out)
+        _, data = self._fill(x, data, args, need_value=False, adopt=adopt)
         if fast is None and not self._fast_tried and args is None:
             self._fast_tried = True
             self._fast = self._make_fast()
@@ -178,26 +192,21 @@ class PreparedMatrix:
     _fast_kind: str | None = None
     _fast: Any = None
     _fast_tried = False
-    _native_types: tuple = ()
 
     def _make_fast(self) -> Any:
-        """The backend's compiled ``x_flat -> values`` for ``M = P(x)`` (None: none).
+        """The backend's compiled ``x -> (values, wait)`` for ``M = P(x)`` (None: none).
 
         Built after the first plain evaluation, so all checks and errors of the first
-        call stay on the general path. Used when ``x`` is a numpy array (or one of the
-        backend's ``native_array_types``) of the prepared shape and dtype, ``args`` is
-        not given, and the single product's
+        call stay on the general path (:meth:`Backend.compile`). Used when ``x`` has the
+        prepared shape and dtype, ``args`` is not given, and the single product's
         values become the data of a new matrix or are copied into ``out.data``
-        (``_adopts_values``): it skips the per-call bookkeeping, 10-30 us that are most
-        of the time at small sizes.
+        (``_adopts_values``): it skips the per-call bookkeeping, most of the time at
+        small sizes.
         """
         kind = self._fast_kind
-        make = getattr(self.backend, "compiled_values", None)
-        if not self._adopts_values or kind is None or make is None:
+        if not self._adopts_values or kind is None:
             return None
-        chunk = self._plan.chunks[0]
-        self._native_types = tuple(getattr(self.backend, "native_array_types", ()))
-        return make(self._binding.get(None), kind, chunk.seeds, chunk.flat_index)
+        return self.backend.compile(self._binding.get(None), self._request(0, kind, False))
 
     def values(self, x: Any, out: np.ndarray | None = None, *,
                args: tuple | None = None) -> np.ndarray:
