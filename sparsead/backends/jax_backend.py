@@ -461,8 +461,8 @@ class JaxBackend(Backend):
         kind = request.kind
         with_value = request.want_value and kind != "hvp"
         width = ctx.m if kind == "vjp" else ctx.n
-        self._check_seed(ctx, request.seeds, width, "W" if kind == "vjp" else "V")
         Vn = request.seed_matrix
+        self._check_seed(ctx, Vn, width, "W" if kind == "vjp" else "V")
         index = np.asarray(request.flat_index)
         if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer):
             raise SparseADError(f"flat_index must be a 1-D integer array, got shape "
