@@ -19,7 +19,7 @@ def store_chunk_values(data: np.ndarray, chunk: Chunk, vals: Any, backend_name: 
     """Put one chunk's gathered values into ``data`` (nothing to do when the backend
     already wrote them there), checking their count; return the array that holds them.
 
-    With ``adopt`` (see :meth:`PreparedMatrix._adopts`), values that the backend returned
+    With ``adopt`` (see :meth:`PreparedMatrix._data_for`), values that the backend returned
     in a new array (:meth:`Backend.products` promises it never writes them again) become
     the data of the new matrix instead of being copied into ``data``, when they are
     writeable, C-contiguous and of ``data``'s dtype.
