@@ -110,7 +110,9 @@ class Backend:
         A callable ``run(x) -> (values, wait)`` that evaluates one request (gathered,
         ``want_value`` False) in a single compiled call, or None (the default). See
         :meth:`compile`.
-    ``supports``, ``output_shape``, ``rebind_args`` (optional, with defaults)
+    ``supports(kind)``, ``output_shape(ctx)``, ``rebind_args(ctx, f, x, args, kinds)``
+        Optional, with defaults: which kinds are implemented (derived from the plain
+        products), f's output shape, a context for new constant ``args``.
 
     Conventions, checked by :func:`sparsead.testing.check_backend`:
 
