@@ -13,11 +13,12 @@ round, so a load spike from other processes hits all methods alike):
   as a device argument, products ``(k, m)`` left on the device.
 - ``compressed JVP (constant seed)``: the same with the seed compiled in as a constant.
   This is "the vmapped compressed JVP alone" of the 1.3x decompression criterion.
-- ``backend.jvp_gather``: :class:`sparsead.backends.jax_backend.JaxBackend` fused
-  product + gather, numpy values out.
+- ``backend.products (gathered)``: :class:`sparsead.backends.jax_backend.JaxBackend`
+  fused product + gather for one :class:`sparsead.backends.ProductRequest`, numpy values
+  out.
 - ``pipeline J(x, out=M)`` / ``J(x)``: ``sparsead.prepare_jacobian(..., backend="jax")``,
   refilling a CSR matrix / returning a new one.
-- ``backend.jvp_gather (transposed)``: the same with the product transposed in the
+- ``backend.products (gathered, transposed)``: the same with the product transposed in the
   executable before the gather (``JaxBackend(transpose_gather_bytes=0)``).
 - ``asdex``, ``sparsejac``: their sparse Jacobians, jitted, on the same function.
 - ``pipeline torch J(x, out=M)``: the torch backend on a torch twin of the function.
@@ -244,6 +245,7 @@ def jacobian_methods(case: dict[str, Any]) -> dict[str, Callable[[], Any]]:
     import jax
     import jax.numpy as jnp
 
+    from sparsead.backends import ProductRequest
     from sparsead.backends.jax_backend import JaxBackend
 
     f, x, S = case["f"], case["x"], case["S"]
@@ -265,13 +267,14 @@ def jacobian_methods(case: dict[str, Any]) -> dict[str, Callable[[], Any]]:
     ctx = be.prepare(f, x)
     be_t = JaxBackend(transpose_gather_bytes=0)
     ctx_t = be_t.prepare(f, x)
+    request = ProductRequest("jvp", V, flat_index)
     methods: dict[str, Callable[[], Any]] = {
         "f (jit)": lambda: f_jit(xd),
         "compressed JVP (runtime seed)": lambda: jvp_runtime(xd, Vd),
         "compressed JVP (constant seed)": lambda: jvp_const(xd),
         "backend.jvp (numpy out)": lambda: be.jvp(ctx, x, V),
-        "backend.jvp_gather": lambda: be.jvp_gather(ctx, x, V, flat_index),
-        "backend.jvp_gather (transposed)": lambda: be_t.jvp_gather(ctx_t, x, V, flat_index),
+        "backend.products (gathered)": lambda: be.products(ctx, x, request),
+        "backend.products (gathered, transposed)": lambda: be_t.products(ctx_t, x, request),
     }
     if J is not None:
         M = J(x)

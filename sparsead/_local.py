@@ -16,7 +16,9 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ._common import PreparedMatrix, _same_args, check_point
+from ._args_binding import same_args
+from ._points import check_point
+from ._prepared import PreparedMatrix
 
 #: Structures (coloring + plan) kept per prepared object.
 MAX_STRUCTURES = 8
@@ -68,7 +70,7 @@ class LocalPatterns:
             self._cache[self._active] = prepared._structure_state()
         x = check_point(x, prepared._x_shape, prepared._x_dtype)
         args = prepared._binding.args if args is None else tuple(args)
-        if np.array_equal(x, self._last_x) and _same_args(args, self._last_args):
+        if np.array_equal(x, self._last_x) and same_args(args, self._last_args):
             return
         P = self._detect(x, args)
         self.detections += 1

@@ -14,14 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import (
-    array_library,
-    array_namespace,
-    as_point,
-    missing_out_argument,
-    resolve_backend,
-)
+from ._backend_resolution import array_library, array_namespace, resolve_backend
 from ._errors import SparseADError
+from ._inplace import missing_out_argument
+from ._points import as_point
 from .hessian import SparseHessian, prepare_hessian
 from .jacobian import SparseJacobian, prepare_jacobian
 

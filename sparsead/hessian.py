@@ -8,21 +8,17 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ._args_binding import ArgsBinding
+from ._backend_resolution import array_library, resolve_backend
 from ._choose_coloring import choose_hessian_coloring
-from ._common import (
-    ArgsBinding,
-    PreparedMatrix,
-    array_library,
-    as_point,
-    check_point,
-    resolve_backend,
-    store_chunk_values,
-)
 from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_hessian
 from ._plan import Plan, build_plan
+from ._points import as_point, check_point
+from ._prepared import PreparedMatrix, store_chunk_values
 from ._progress import StageProgress, report_first_evaluation
+from .backends import ProductRequest
 
 __all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]
 
@@ -79,7 +75,7 @@ class SparseHessian(PreparedMatrix):
     def _fast_kind(self) -> str | None:  # type: ignore[override]
         return "hvp" if self._plan.flat_index is not None else None
 
-    def _fill(self, x, data, args, need_value=True):
+    def _fill(self, x, data, args, need_value=True, adopt=False):
         # need_value is for Jacobians; the Hessian products carry no value to skip.
         x = check_point(x, self._x_shape, self._x_dtype)
         ctx = self._binding.get(args)
@@ -87,17 +83,18 @@ class SparseHessian(PreparedMatrix):
         if plan.ncolors == 0:
             return (ctx, x), data
         if plan.flat_index is not None:
-            for chunk in plan.chunks:
+            for i, chunk in enumerate(plan.chunks):
                 direct = chunk.positions is None
-                vals = be.hvp_gather_entries(ctx, x, chunk.seeds, chunk.flat_index,
-                                             chunk.entry_input, out=data if direct else None)
-                data = store_chunk_values(data, chunk, vals, be.name, plan.dtype)
+                _, vals = be.products(ctx, x, self._request(i, "hvp", False),
+                                      out=data if direct else None)
+                data = store_chunk_values(data, chunk, vals, be.name, adopt)
             return (ctx, x), data
         # acyclic: all products first, then substitution along the two-colored trees
         step = self._binding.chunk_size or plan.ncolors
         HV = np.empty((plan.ncolors, plan.width), dtype=data.dtype)
         for start in range(0, plan.ncolors, step):
-            HV[start:start + step] = be.hvp(ctx, x, plan.seeds[start:start + step])
+            request = ProductRequest("hvp", plan.seeds[start:start + step], want_value=False)
+            HV[start:start + step] = be.products(ctx, x, request)[1]
         if plan.csr_order is None and plan.format == "csr":
             buf = self._csr_matrix_for(data)
             self.coloring.decompress(HV.T, out=buf, uplo=self.uplo)
@@ -125,7 +122,8 @@ class SparseHessian(PreparedMatrix):
         """``(f(x), gradient (x's shape), H(x))``; needs the backend's ``gradient``."""
         if self._local is not None:
             self._local.update(self, x, args)
-        (ctx, xx), data = self._fill(x, self._data_for(out), args)
+        data, adopt = self._data_for(out)
+        (ctx, xx), data = self._fill(x, data, args, adopt=adopt)
         val, g = self.backend.gradient(ctx, xx)
         g = np.asarray(g).reshape(self._x_shape)
         H = out if out is not None else self._plan.new_matrix(data)

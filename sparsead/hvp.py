@@ -7,8 +7,10 @@ from typing import Any, Callable
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ._common import as_point, check_point, resolve_backend
+from ._backend_resolution import resolve_backend
 from ._errors import SparseADError
+from ._points import as_point, check_point
+from .backends import ProductRequest
 
 __all__ = ["HVPOperator", "hvp_operator"]
 
@@ -44,7 +46,8 @@ class HVPOperator(LinearOperator):
 
     def _products(self, V: np.ndarray) -> np.ndarray:
         n = self.shape[0]
-        out = np.asarray(self.backend.hvp(self._ctx, self._x, V))
+        request = ProductRequest("hvp", V, want_value=False)
+        out = np.asarray(self.backend.products(self._ctx, self._x, request)[1])
         if out.shape != (V.shape[0], n):
             raise SparseADError(f"backend {self.backend.name!r} returned HVPs of shape "
                                 f"{out.shape}, expected {(V.shape[0], n)}")

@@ -8,29 +8,24 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from ._args_binding import ArgsBinding
+from ._backend_resolution import array_library, resolve_backend
 from ._choose_coloring import (
     choose_jacobian_coloring,
     is_coloring_result,
     jacobian_product_kinds,
     shared_pattern,
 )
-from ._common import (
-    ArgsBinding,
-    PreparedMatrix,
-    array_library,
-    as_point,
-    check_point,
-    infer_output_shape,
-    inplace_to_outofplace,
-    missing_out_argument,
-    resolve_backend,
-    store_chunk_values,
-)
 from ._errors import SparseADError
+from ._inplace import inplace_to_outofplace, missing_out_argument
 from ._local import LocalPatterns
+from ._output_shape import infer_output_shape
 from ._pattern import as_pattern, detect_jacobian
 from ._plan import Plan, build_plan
+from ._points import as_point, check_point
+from ._prepared import PreparedMatrix, store_chunk_values
 from ._progress import StageProgress, report_first_evaluation
+from .backends import ProductRequest
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]
 
@@ -82,44 +77,32 @@ class SparseJacobian(PreparedMatrix):
 
     # -- evaluation -------------------------------------------------------------------
 
-    def _fill(self, x: np.ndarray, data: np.ndarray | None, args: tuple | None,
-              need_value: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
-        """Write the values into ``data`` (None: adopt the backend's); return
-        ``(f(x) flattened, data)``. f(x) is None when not asked for:
-        ``need_value=False`` lets the backend skip the primal."""
+    def _fill(self, x: np.ndarray, data: np.ndarray, args: tuple | None,
+              need_value: bool = True, adopt: bool = False
+              ) -> tuple[np.ndarray | None, np.ndarray]:
+        """Write the values into ``data`` (with ``adopt``, the backend's own new array may
+        hold them instead); return ``(f(x) flattened, the values)``. f(x) is None when
+        not asked for and the backend skipped it: ``need_value=False`` lets it."""
         x = check_point(x, self._x_shape, self._x_dtype)
         ctx = self._binding.get(args)
         plan = self._plan
         m = plan.shape[0]
         be = self.backend
-        need_value = need_value or not be.skips_value()
         if plan.ncolors == 0:  # no structural nonzeros: no products at all
             y = np.asarray(be.value(ctx, x)).reshape(-1) if need_value else None
         elif plan.problem == "bidirectional" and not plan.chunks:
             y, data = self._fill_substitution(ctx, x, data)
         else:
             y = None
-            for chunk in plan.chunks:
-                # the fd backend moves each color's inputs: no dense seed matrix
-                seeds = chunk.seed_columns if be.takes_seed_columns else chunk.seeds
-                direct = chunk.positions is None  # values can land in data directly
+            for i, chunk in enumerate(plan.chunks):
                 kind = chunk.kind or ("jvp" if plan.problem == "column" else "vjp")
-                if kind == "jvp":
-                    if need_value:
-                        y_c, vals = be.jvp_gather_entries(ctx, x, seeds, chunk.flat_index,
-                                                          chunk.entry_input,
-                                                          out=data if direct else None)
-                    else:
-                        vals = be.jvp_gather_values(ctx, x, seeds, chunk.flat_index,
-                                                    chunk.entry_input,
-                                                    out=data if direct else None)
-                elif need_value:
-                    y_c, vals = be.vjp_gather(ctx, x, seeds, chunk.flat_index)
-                else:
-                    vals = be.vjp_gather_values(ctx, x, seeds, chunk.flat_index)
-                if need_value and y is None:
+                request = self._request(i, kind, need_value and y is None)
+                direct = chunk.positions is None  # values can land in data directly
+                y_c, vals = be.products(ctx, x, request, out=data if direct else None)
+                if y is None and y_c is not None:
+                    # a backend that computed f(x) anyway returns it: its size is checked
                     y = np.asarray(y_c).reshape(-1)
-                data = store_chunk_values(data, chunk, vals, be.name, plan.dtype)
+                data = store_chunk_values(data, chunk, vals, be.name, adopt)
         if y is not None and y.shape != (m,):
             raise SparseADError(f"f's output changed size: {y.size} values now, {m} at "
                                 f"preparation; prepare again for the new output")
@@ -134,9 +117,10 @@ class SparseJacobian(PreparedMatrix):
         y = None
         B_col = np.empty((V.shape[0], plan.shape[0]), dtype=data.dtype)  # batch first
         B_row = np.empty((W.shape[0], plan.shape[1]), dtype=data.dtype)
-        for product, S, B in ((be.jvp, V, B_col), (be.vjp, W, B_row)):
+        for kind, S, B in (("jvp", V, B_col), ("vjp", W, B_row)):
             for start in range(0, S.shape[0], step):
-                y_c, B[start:start + step] = product(ctx, x, S[start:start + step])
+                request = ProductRequest(kind, S[start:start + step])
+                y_c, B[start:start + step] = be.products(ctx, x, request)
                 if y is None:
                     y = np.asarray(y_c).reshape(-1)
         buf = self._csr_buffer
@@ -156,7 +140,8 @@ class SparseJacobian(PreparedMatrix):
         """``(f(x), J(x))``; f(x) has f's output shape, J as in :meth:`__call__`."""
         if self._local is not None:
             self._local.update(self, x, args)
-        y, data = self._fill(x, self._data_for(out), args)
+        data, adopt = self._data_for(out)
+        y, data = self._fill(x, data, args, adopt=adopt)
         if self.output_shape is not None:
             y = y.reshape(self.output_shape)
         return y, (out if out is not None else self._plan.new_matrix(data))

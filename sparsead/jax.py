@@ -56,7 +56,7 @@ from ._choose_coloring import choose_hessian_coloring, choose_jacobian_coloring
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_hessian, detect_jacobian
 from ._plan import build_plan
-from .backends.jax_backend import JaxBackend, _check_dtype, _same_static
+from .backends.jax_backend import JaxBackend, check_dtype, same_static
 from .hessian import _symmetrize
 
 try:
@@ -97,7 +97,7 @@ class _Flat:
                 raise SparseADError(f"x must hold real floating arrays (float32 or float64), "
                                     f"got a leaf of dtype {dt}; convert it, e.g. "
                                     f"x.astype(jnp.float64)")
-            _check_dtype(dt, "x")  # float64 with x64 off would silently become float32
+            check_dtype(dt, "x")  # float64 with x64 off would silently become float32
         x0, self.unravel = ravel_pytree(x)
         self.x0 = np.asarray(x0)
         self.treedef = jax.tree_util.tree_structure(x)
@@ -190,7 +190,7 @@ class _Prepared:
                     f"args[{i}] was static at preparation ({old!r}: ints, strings and "
                     f"objects are) but is traced now: under jax.jit, mark it static "
                     f"(static_argnums) or close over it")
-            if i not in runtime and not _same_static(new, old):
+            if i not in runtime and not same_static(new, old):
                 raise SparseADError(
                     f"args[{i}] is a static argument (an int, string or object at "
                     f"preparation, {old!r}) and cannot change; prepare again, or pass it as "
@@ -200,7 +200,7 @@ class _Prepared:
     def _products(self, xf, dyn, seeds: np.ndarray, with_value: bool):
         """``(f(x) flat or None, batch-first products (k, width))`` of ``seeds``."""
         be, ctx = self._backend, self._ctx
-        body = {"jvp": be._jvp_body, "vjp": be._vjp_body, "hvp": be._hvp_body}[self._kind](ctx)
+        body = be.traced_products(ctx, self._kind)
         seeds = np.asarray(seeds, dtype=ctx.x_dtype)
         if self.mesh is None:
             out = body(xf, dyn, seeds)  # seeds: a constant, folded by XLA

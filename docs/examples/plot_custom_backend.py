@@ -6,8 +6,10 @@ A backend only has to compute batched derivative products; sparsead does the res
 (detection, coloring, decompression, output formats, adapters). This example writes a
 complex-step backend: for real-analytic ``f``, ``J v = Im f(x + i h v) / h`` with a tiny
 ``h`` is exact to rounding, because there is no subtraction of nearly equal numbers.
-The conformance suite :func:`sparsead.testing.check_backend` then checks it on every
-scenario, and the backend is registered by name.
+It implements only the plain batched ``jvp``: the default
+:meth:`sparsead.backends.Backend.products`, the one call the pipeline makes, calls it and
+gathers the nonzeros. The conformance suite :func:`sparsead.testing.check_backend` then
+checks it on every scenario, and the backend is registered by name.
 """
 
 import matplotlib.pyplot as plt

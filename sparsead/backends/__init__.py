@@ -6,9 +6,9 @@ A third-party backend subclasses :class:`Backend` and can be registered by name 
 :func:`register_backend`; :func:`sparsead.testing.check_backend` checks it.
 """
 from ._registry import available_backends, get_backend, register_backend
-from .base import Backend
+from .base import Backend, ProductRequest
 from .custom import Custom
 from .fd import FiniteDifferences
 
-__all__ = ["Backend", "Custom", "FiniteDifferences", "available_backends", "get_backend",
-           "register_backend"]
+__all__ = ["Backend", "Custom", "FiniteDifferences", "ProductRequest", "available_backends",
+           "get_backend", "register_backend"]

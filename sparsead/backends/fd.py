@@ -13,8 +13,9 @@ Differences
 -----------
 - x is kept in its own dtype (scipy upcasts float32 to float64 before calling f).
 - Generic seed matrices (:meth:`FiniteDifferences.jvp`) use one scalar step per seed row,
-  ``rel_step * max(1, max |x_j| over the row's support) / max |V_c|``; the pipeline uses the
-  per-variable rule through :meth:`FiniteDifferences.jvp_gather_entries`.
+  ``rel_step * max(1, max |x_j| over the row's support) / max |V_c|``; the pipeline's
+  gathered requests (:meth:`FiniteDifferences.products` with ``entry_input``) use the
+  per-variable rule.
 - Hessians are finite differences of a user-supplied gradient ``grad(x, *args)``; without
   one, asking for Hessian products raises :class:`~sparsead.UnsupportedProductError`.
 """
@@ -28,7 +29,7 @@ import numpy as np
 from .._errors import SparseADError, UnsupportedProductError
 from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_kernels, seed_columns
 from ._executor import check_executor, map_colors
-from .base import Backend
+from .base import Backend, ProductRequest
 
 #: Relative step exponent per method (scipy ``_eps_for_method``).
 _STEP_EXPONENT = {"forward": 1.0 / 2.0, "central": 1.0 / 3.0, "complex": 1.0 / 2.0}
@@ -158,7 +159,6 @@ class FiniteDifferences(Backend):
 
     name = "fd"
     array_library = "numpy"
-    takes_seed_columns = True
 
     def __init__(self, method: str = "forward", rel_step: float | None = None,
                  grad: Callable[..., Any] | None = None, *, executor: Any = None) -> None:
@@ -343,11 +343,6 @@ class FiniteDifferences(Backend):
         y0 = self._f(ctx, x)
         return y0, self._generic(ctx, "f", x, y0, V, ctx.m)
 
-    def jvp_gather_entries(self, ctx, x, V, flat_index, entry_input, out=None):
-        x = self._check_x(ctx, x)
-        y0 = self._f(ctx, x)
-        return y0, self._entries(ctx, "f", x, y0, V, flat_index, entry_input, ctx.m, out)
-
     def gradient(self, ctx, x):
         x = self._check_x(ctx, x)
         if ctx.grad is None:
@@ -362,9 +357,24 @@ class FiniteDifferences(Backend):
         g0 = self._g(ctx, x)
         return self._generic(ctx, "g", x, g0, V, g0.size)
 
-    def hvp_gather_entries(self, ctx, x, V, flat_index, entry_input, out=None):
+    def products(self, ctx, x, request: ProductRequest, out=None):
+        """Gathered requests (with ``entry_input``) take scipy's per-variable step, read
+        the seeds as the variables of each color (no dense seed matrix) and write into
+        ``out``; others go through the plain :meth:`jvp` / :meth:`hvp`."""
+        if request.kind == "vjp":
+            raise UnsupportedProductError(
+                "the 'fd' backend has no VJPs (reverse mode); use column coloring "
+                "(mode='column') or an AD backend such as 'jax'")
+        if request.flat_index is None or request.entry_input is None:
+            return super().products(ctx, x, request, out)
         x = self._check_x(ctx, x)
+        if request.kind == "jvp":
+            y0 = self._f(ctx, x)
+            return y0, self._entries(ctx, "f", x, y0, request.seeds, request.flat_index,
+                                     request.entry_input, ctx.m, out)
         if ctx.grad is None:
             raise UnsupportedProductError("the 'fd' backend needs grad= for Hessians")
         g0 = self._g(ctx, x)
-        return self._entries(ctx, "g", x, g0, V, flat_index, entry_input, g0.size, out)
+        vals = self._entries(ctx, "g", x, g0, request.seeds, request.flat_index,
+                             request.entry_input, g0.size, out)
+        return (self._f(ctx, x) if request.want_value else None), vals

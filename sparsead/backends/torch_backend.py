@@ -10,9 +10,9 @@ once at :meth:`TorchBackend.prepare`; tensors and other objects are passed uncha
 - HVPs: forward-over-reverse, ``jvp`` of ``torch.func.grad`` under ``vmap``.
 - Results are ``numpy.ndarray`` views of CPU tensors (writeable, zero-copy).
 
-The fused ``*_gather`` entry points use the numpy gather of
-:class:`~sparsead.backends.base.Backend` (PyTorch has no ahead-of-time compilation here
-that would fold the gather in).
+Requests (:meth:`~sparsead.backends.base.Backend.products`) go through the default,
+which calls these plain products and gathers in numpy (PyTorch has no ahead-of-time
+compilation here that would fold the gather in).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ A third-party backend runs it like this::
     class MyBackend(sparsead.backends.Backend):
         name = "mine"
         array_library = "numpy"      # or "jax" / "torch": what f is written in
-        ...                          # prepare, value, jvp and/or vjp, hvp, gradient
+        ...                          # prepare, value, and products, or only jvp/vjp/hvp
 
     report = check_backend(MyBackend())   # raises AssertionError listing failures
     print(report.summary())
@@ -18,8 +18,10 @@ Hessians) runs in float64 and float32 through the full pipeline
 (:func:`sparsead.prepare_jacobian` / :func:`sparsead.prepare_hessian`) with the exact
 pattern given, and is compared with a complex-step reference. The backend is wrapped in
 a counter: one evaluation must cost exactly one backend call with ``ncolors`` seed rows
-(``ceil(ncolors / chunk_size)`` calls when chunked), and ``J(x, out=M)`` must refill
-``M``. Scenarios a backend cannot run (in-place f for JAX/torch, Hessians without
+(``ceil(ncolors / chunk_size)`` calls when chunked), an evaluation must leave earlier
+results unchanged, and ``J(x, out=M)`` must refill ``M``. A backend may implement
+:meth:`~sparsead.backends.Backend.products` or only the plain ``jvp`` (``vjp``, ``hvp``)
+behind the default one. Scenarios a backend cannot run (in-place f for JAX/torch, Hessians without
 ``hvp``) are reported as skipped, not failed.
 
 For a backend built around one function (like :class:`~sparsead.backends.Custom`), pass
@@ -37,8 +39,10 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .._common import array_library, array_namespace
+from .._backend_resolution import array_library, array_namespace
 from ..backends import Backend, FiniteDifferences, get_backend
+from ..hessian import prepare_hessian
+from ..jacobian import prepare_jacobian
 from ._scenarios import SCENARIOS, Scenario, brusselator_pattern, complex_step_jacobian
 
 __all__ = ["check_backend", "CountingBackend", "ConformanceReport", "SCENARIOS", "Scenario",
@@ -46,7 +50,10 @@ __all__ = ["check_backend", "CountingBackend", "ConformanceReport", "SCENARIOS",
 
 
 class CountingBackend(Backend):
-    """Wraps a backend and counts product calls and seed rows (for the cost check)."""
+    """Wraps a backend and counts product calls and seed rows (for the cost check).
+
+    It forwards :meth:`~Backend.products` (and the plain products), not
+    :meth:`~Backend.compile`: every evaluation goes through a counted call."""
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
@@ -89,6 +96,10 @@ class CountingBackend(Backend):
     def gradient(self, ctx, x):
         return self.inner.gradient(ctx, x)
 
+    def products(self, ctx, x, request, out=None):
+        self._count(request.kind, request.seeds)
+        return self.inner.products(ctx, x, request, out=out)
+
     def jvp(self, ctx, x, V):
         self._count("jvp", V)
         return self.inner.jvp(ctx, x, V)
@@ -100,37 +111,6 @@ class CountingBackend(Backend):
     def hvp(self, ctx, x, V):
         self._count("hvp", V)
         return self.inner.hvp(ctx, x, V)
-
-    def jvp_gather(self, ctx, x, V, flat_index):
-        self._count("jvp", V)
-        return self.inner.jvp_gather(ctx, x, V, flat_index)
-
-    def vjp_gather(self, ctx, x, W, flat_index):
-        self._count("vjp", W)
-        return self.inner.vjp_gather(ctx, x, W, flat_index)
-
-    def hvp_gather(self, ctx, x, V, flat_index):
-        self._count("hvp", V)
-        return self.inner.hvp_gather(ctx, x, V, flat_index)
-
-    def jvp_gather_entries(self, ctx, x, V, flat_index, entry_input, out=None):
-        self._count("jvp", V)
-        return self.inner.jvp_gather_entries(ctx, x, V, flat_index, entry_input, out=out)
-
-    def skips_value(self):
-        return self.inner.skips_value()
-
-    def jvp_gather_values(self, ctx, x, V, flat_index, entry_input, out=None):
-        self._count("jvp", V)
-        return self.inner.jvp_gather_values(ctx, x, V, flat_index, entry_input, out=out)
-
-    def vjp_gather_values(self, ctx, x, W, flat_index):
-        self._count("vjp", W)
-        return self.inner.vjp_gather_values(ctx, x, W, flat_index)
-
-    def hvp_gather_entries(self, ctx, x, V, flat_index, entry_input, out=None):
-        self._count("hvp", V)
-        return self.inner.hvp_gather_entries(ctx, x, V, flat_index, entry_input, out=out)
 
 
 @dataclass
@@ -210,8 +190,6 @@ def _expected_calls(J: Any, chunk_size: int | None) -> int:
 
 def _run_case(sc: Scenario, dtype: np.dtype, inner: Backend, rtol: float,
               chunk_size: int | None) -> CaseResult:
-    import sparsead  # noqa: PLC0415  (avoid an import cycle at module load)
-
     dname = np.dtype(dtype).name
     library = array_library(inner)
     if sc.inplace and library != "numpy":
@@ -240,11 +218,11 @@ def _run_case(sc: Scenario, dtype: np.dtype, inner: Backend, rtol: float,
             # a backend without VJPs falls back from mode="bidirectional" to column
             # coloring and says so; the case still checks what it computes
             warnings.filterwarnings("ignore", message=".*mode='bidirectional' is not available")
-            J = sparsead.prepare_jacobian(f, x, backend=be, args=args, sparsity=sc.sparsity(),
+            J = prepare_jacobian(f, x, backend=be, args=args, sparsity=sc.sparsity(),
                                           chunk_size=chunk_size, mode=sc.mode,
                                           coloring=sc.coloring, **kw)
     else:
-        J = sparsead.prepare_hessian(f, x, backend=be, args=args, sparsity=sc.sparsity(),
+        J = prepare_hessian(f, x, backend=be, args=args, sparsity=sc.sparsity(),
                                      chunk_size=chunk_size, coloring=sc.coloring)
     be.reset()
     M = J(x)
@@ -254,6 +232,11 @@ def _run_case(sc: Scenario, dtype: np.dtype, inner: Backend, rtol: float,
         problems.append(f"cost: {be.total_calls} calls with {be.total_rows} seed rows, "
                         f"expected {expected_calls} call(s) with {J.ncolors} rows")
     dense = M.toarray()
+    saved = np.array(M.data, copy=True)
+    J(x * np.asarray(1.001, dtype=x.dtype))  # another point: must not change M
+    if not np.array_equal(M.data, saved, equal_nan=True):
+        problems.append("an earlier result's values changed at a later evaluation: "
+                        "products must return out or a new array it never writes again")
     err = float(np.max(np.abs(dense - ref))) / scale if ref.size else 0.0
     if not np.isfinite(err) or err > rtol:
         problems.append(f"values differ from the reference by {err:.2e} (> rtol {rtol:.1e})")

@@ -12,6 +12,7 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 
 from sparsead._errors import BackendUnavailableError, SparseADError  # noqa: E402
+from sparsead.backends import ProductRequest  # noqa: E402
 from sparsead.backends.jax_backend import JaxBackend  # noqa: E402
 
 RNG = np.random.default_rng(0)
@@ -126,31 +127,36 @@ def test_fused_gather_equals_unfused(backend):
     idx_j = RNG.integers(0, 3 * m, size=11)
     idx_v = RNG.integers(0, 2 * 7, size=5)
     y, JV = backend.jvp(ctx, x, V)
-    y1, vals = backend.jvp_gather(ctx, x, V, idx_j)
+    request = ProductRequest("jvp", V, idx_j)
+    y1, vals = backend.products(ctx, x, request)
     np.testing.assert_allclose(vals, JV.ravel()[idx_j], rtol=1e-13)
     np.testing.assert_allclose(y1, y, rtol=1e-13)
     _, WJ = backend.vjp(ctx, x, W)
-    _, vals = backend.vjp_gather(ctx, x, W, idx_v)
+    _, vals = backend.products(ctx, x, ProductRequest("vjp", W, idx_v))
     np.testing.assert_allclose(vals, WJ.ravel()[idx_v], rtol=1e-13)
-    # Same objects at a new x: cache hit by identity, values follow x.
+    # The same request at a new x: cache hit by identity, values follow x.
     x2 = x + 0.25
     _, JV2 = backend.jvp(ctx, x2, V)
-    np.testing.assert_allclose(backend.jvp_gather(ctx, x2, V, idx_j)[1], JV2.ravel()[idx_j],
+    np.testing.assert_allclose(backend.products(ctx, x2, request)[1], JV2.ravel()[idx_j],
                                rtol=1e-13)
     # A copy with equal content reuses the executable; a different index does not.
     n_exec = len({id(e.fn) for e in ctx.fused.values()})
-    backend.jvp_gather(ctx, x, V.copy(), idx_j.copy())
+    backend.products(ctx, x, ProductRequest("jvp", V.copy(), idx_j.copy()))
     assert len({id(e.fn) for e in ctx.fused.values()}) == n_exec
     idx_other = idx_j[::-1].copy()
-    np.testing.assert_allclose(backend.jvp_gather(ctx, x, V, idx_other)[1],
+    np.testing.assert_allclose(backend.products(ctx, x, ProductRequest("jvp", V, idx_other))[1],
                                JV.ravel()[idx_other], rtol=1e-13)
+    # Without a gather index: the whole product.
+    np.testing.assert_allclose(backend.products(ctx, x, ProductRequest("vjp", W))[1], WJ,
+                               rtol=1e-13)
 
     sctx = backend.prepare(f_scalar, x)
     Vh = RNG.standard_normal((4, 7))
     idx_h = RNG.integers(0, 4 * 7, size=9)
     HV = backend.hvp(sctx, x, Vh)
-    np.testing.assert_allclose(backend.hvp_gather(sctx, x, Vh, idx_h), HV.ravel()[idx_h],
-                               rtol=1e-12)
+    y_h, vals_h = backend.products(sctx, x, ProductRequest("hvp", Vh, idx_h, want_value=False))
+    assert y_h is None
+    np.testing.assert_allclose(vals_h, HV.ravel()[idx_h], rtol=1e-12)
 
 
 def test_large_seeds_use_runtime_arrays_and_any_batch_size():
@@ -163,7 +169,7 @@ def test_large_seeds_use_runtime_arrays_and_any_batch_size():
     for k in (3, 0):
         V = RNG.standard_normal((k, 5))
         idx = RNG.permutation(k * 6)
-        _, vals = backend.jvp_gather(ctx, x, V, idx)
+        _, vals = backend.products(ctx, x, ProductRequest("jvp", V, idx))
         np.testing.assert_allclose(vals, (V @ J.T).ravel()[idx], rtol=1e-12)
         np.testing.assert_allclose(backend.jvp(ctx, x, V)[1], V @ J.T, rtol=1e-12)
 
@@ -204,7 +210,7 @@ def test_brusselator_compressed_jacobian_matches_jacfwd(transpose_gather_bytes):
     coo = S.tocoo()
     flat_index = colors[coo.col] * S.shape[0] + coo.row
     ctx = backend.prepare(f, x)
-    y, vals = backend.jvp_gather(ctx, x, V, flat_index)
+    y, vals = backend.products(ctx, x, ProductRequest("jvp", V, flat_index))
     J = dense_jacobian(f, x)
     np.testing.assert_allclose(vals, J[coo.row, coo.col], rtol=1e-12, atol=1e-9)
     dense = np.zeros_like(J)
@@ -232,9 +238,9 @@ def test_x_shape_and_dtype_mismatch_raise(backend):
     with pytest.raises(SparseADError, match=r"shape \(k, 5\)"):
         backend.vjp(ctx, x, np.eye(4))
     with pytest.raises(SparseADError, match="outside"):
-        backend.jvp_gather(ctx, x, np.eye(4), np.array([0, 99]))
+        backend.products(ctx, x, ProductRequest("jvp", np.eye(4), np.array([0, 99])))
     with pytest.raises(SparseADError, match="1-D integer"):
-        backend.jvp_gather(ctx, x, np.eye(4), np.array([0.0, 1.0]))
+        backend.products(ctx, x, ProductRequest("jvp", np.eye(4), np.array([0.0, 1.0])))
 
 
 def test_hvp_of_vector_function_raises(backend):
@@ -288,12 +294,12 @@ def test_rebind_args_reuses_executables_and_follows_new_values(backend):
     ctx = backend.prepare(f_time, x, (np.asarray(0.5), a))
     assert backend.output_shape(ctx) == (4,)
     V = np.eye(4)
-    idx = np.arange(16)
-    backend.jvp_gather(ctx, x, V, idx)
+    request = ProductRequest("jvp", V, np.arange(16))
+    backend.products(ctx, x, request)
     n_exec = len(ctx.fused)
     for t, aa in [(np.asarray(1.5), a), (np.asarray(2.0), a + 1.0)]:
         ctx2 = backend.rebind_args(ctx, f_time, x, (t, aa), frozenset({"jvp"}))
-        _, vals = backend.jvp_gather(ctx2, x, V, idx)
+        _, vals = backend.products(ctx2, x, request)
         J = dense_jacobian(f_time, x, (t, aa))
         np.testing.assert_allclose(vals.reshape(4, 4), J.T, rtol=1e-12)
         assert ctx2.fused is ctx.fused and len(ctx.fused) == n_exec  # no recompilation
@@ -345,12 +351,12 @@ def test_results_handed_to_users_are_writeable(backend):
     x = RNG.random(4) + 0.5
     ctx = backend.prepare(f_vector, x)
     y, JV = backend.jvp(ctx, x, np.eye(4))
-    y2, _ = backend.jvp_gather(ctx, x, np.eye(4), np.arange(4))
-    for arr in (y, JV, y2, backend.value(ctx, x)):
+    y2, vals = backend.products(ctx, x, ProductRequest("jvp", np.eye(4), np.arange(4)))
+    for arr in (y, JV, y2, vals, backend.value(ctx, x)):
         arr[...] = 0.0  # would raise on a read-only view of a device buffer
 
 
-def test_values_only_entry_points_match_the_fused_products(backend):
+def test_values_only_requests_match_the_fused_products(backend):
     # The values-only executables (used by J(x)) skip f(x); same values, and their
     # results are new writeable arrays that nothing else shares.
     x = RNG.random(7) + 0.5
@@ -359,21 +365,28 @@ def test_values_only_entry_points_match_the_fused_products(backend):
     W = RNG.standard_normal((2, 8))
     idx_j = RNG.integers(0, 3 * 8, size=11)
     idx_v = RNG.integers(0, 2 * 7, size=5)
-    _, ref_j = backend.jvp_gather(ctx, x, V, idx_j)
-    a = backend.jvp_gather_values(ctx, x, V, idx_j, None)
-    b = backend.jvp_gather_values(ctx, x, V, idx_j, None)
+    _, ref_j = backend.products(ctx, x, ProductRequest("jvp", V, idx_j))
+    values_only = ProductRequest("jvp", V, idx_j, want_value=False)
+    y, a = backend.products(ctx, x, values_only)
+    _, b = backend.products(ctx, x, values_only)
+    assert y is None
     np.testing.assert_allclose(a, ref_j, rtol=1e-13)
     assert a.flags.writeable and not np.shares_memory(a, b)
     a[:] = 0.0
     np.testing.assert_allclose(b, ref_j, rtol=1e-13)
-    np.testing.assert_allclose(backend.jvp_gather_values(ctx, x, V, idx_j, None), ref_j,
-                               rtol=1e-13)
-    out = np.empty(idx_j.size)
-    assert backend.jvp_gather_values(ctx, x, V, idx_j, None, out=out) is out
-    np.testing.assert_allclose(out, ref_j, rtol=1e-13)
-    _, ref_v = backend.vjp_gather(ctx, x, W, idx_v)
-    np.testing.assert_allclose(backend.vjp_gather_values(ctx, x, W, idx_v), ref_v, rtol=1e-13)
-    assert backend.skips_value() and backend.fresh_gather_values
+    np.testing.assert_allclose(backend.products(ctx, x, values_only)[1], ref_j, rtol=1e-13)
+    _, ref_v = backend.products(ctx, x, ProductRequest("vjp", W, idx_v))
+    np.testing.assert_allclose(
+        backend.products(ctx, x, ProductRequest("vjp", W, idx_v, want_value=False))[1],
+        ref_v, rtol=1e-13)
+    # compile: the same values from one call, for numpy and JAX x; None for other types
+    run = backend.compile(ctx, values_only)
+    for xx in (x, jnp.asarray(x)):
+        vals, wait = run(xx)
+        wait()
+        np.testing.assert_allclose(vals, ref_j, rtol=1e-13)
+    assert run(list(x)) is None
+    assert backend.compile(ctx, ProductRequest("jvp", V, idx_j)) is None  # wants f(x)
 
 
 def linear_map(x):

@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sparsead._errors import BackendUnavailableError, SparseADError  # noqa: E402
+from sparsead.backends import ProductRequest  # noqa: E402
 from sparsead.backends.torch_backend import TorchBackend  # noqa: E402
 
 RNG = np.random.default_rng(1)
@@ -116,16 +117,18 @@ def test_fused_gather_equals_unfused(backend):
     V = RNG.standard_normal((3, 5))
     idx = RNG.integers(0, 3 * 6, size=7)
     y, JV = backend.jvp(ctx, x, V)
-    y1, vals = backend.jvp_gather(ctx, x, V, idx)
+    y1, vals = backend.products(ctx, x, ProductRequest("jvp", V, idx))
     np.testing.assert_allclose(vals, JV.ravel()[idx])
     W = RNG.standard_normal((2, 6))
     _, WJ = backend.vjp(ctx, x, W)
     idx_n = RNG.integers(0, 2 * 5, size=4)
-    np.testing.assert_allclose(backend.vjp_gather(ctx, x, W, idx_n)[1], WJ.ravel()[idx_n])
+    np.testing.assert_allclose(backend.products(ctx, x, ProductRequest("vjp", W, idx_n))[1],
+                               WJ.ravel()[idx_n])
     sctx = backend.prepare(f_scalar, x)
     idx_h = RNG.integers(0, 3 * 5, size=6)
-    np.testing.assert_allclose(backend.hvp_gather(sctx, x, V, idx_h),
-                               backend.hvp(sctx, x, V).ravel()[idx_h])
+    y_h, vals_h = backend.products(sctx, x, ProductRequest("hvp", V, idx_h, want_value=False))
+    assert y_h is None
+    np.testing.assert_allclose(vals_h, backend.hvp(sctx, x, V).ravel()[idx_h])
 
 
 def test_empty_batch(backend):

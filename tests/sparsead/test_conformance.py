@@ -4,7 +4,7 @@ run it on "jax" and "torch"."""
 import numpy as np
 import pytest
 
-from sparsead.backends import Custom, FiniteDifferences
+from sparsead.backends import Backend, Custom, FiniteDifferences, ProductRequest
 from sparsead.testing import SCENARIOS, CountingBackend, check_backend
 
 
@@ -62,7 +62,9 @@ def test_counting_backend_counts_calls_and_rows():
     be = CountingBackend(FiniteDifferences())
     ctx = be.prepare(lambda x: x ** 2, np.ones(4))
     be.jvp(ctx, np.ones(4), np.eye(4)[:3])
-    be.jvp_gather_entries(ctx, np.ones(4), np.eye(4), np.arange(4), np.arange(4))
+    request = ProductRequest("jvp", np.eye(4), np.arange(4) * 5, np.arange(4))
+    _, vals = be.products(ctx, np.ones(4), request)
+    np.testing.assert_allclose(vals, 2.0, rtol=1e-6)
     assert be.total_calls == 2 and be.total_rows == 7
     be.reset()
     assert be.total_calls == 0
@@ -71,10 +73,63 @@ def test_counting_backend_counts_calls_and_rows():
 class WrongValuesBackend(FiniteDifferences):
     name = "wrong"
 
-    def jvp_gather_entries(self, ctx, x, V, flat_index, entry_input, out=None):
-        y, vals = super().jvp_gather_entries(ctx, x, V, flat_index, entry_input, out=out)
-        vals *= 1.01
+    def products(self, ctx, x, request, out=None):
+        y, vals = super().products(ctx, x, request, out=out)
+        if request.kind == "jvp":
+            vals = vals * 1.01
         return y, vals
+
+
+class JvpOnly(Backend):
+    """Written against the plain jvp alone: complex steps, exact to rounding."""
+
+    name = "jvp-only"
+    array_library = "numpy"
+
+    def prepare(self, f, x, args=(), *, kinds=frozenset({"jvp"})):
+        return f, args
+
+    def value(self, ctx, x):
+        f, args = ctx
+        return np.asarray(f(x, *args)).ravel()
+
+    def jvp(self, ctx, x, V):
+        f, args = ctx
+        h = 1e-30 if x.dtype == np.float64 else 1e-15
+        rows = [np.imag(np.asarray(f(x + 1j * h * v.reshape(x.shape), *args))).ravel() / h
+                for v in V]
+        return self.value(ctx, x), np.stack(rows).astype(x.dtype)
+
+
+def test_a_backend_with_only_jvp_conforms_through_the_default_products():
+    be = JvpOnly()
+    assert be.supports("jvp") and not be.supports("vjp") and not be.supports("hvp")
+    report = check_backend(be)
+    assert not report.failures
+    assert {r.scenario for r in report.skipped} == {s.name for s in SCENARIOS
+                                                   if s.kind == "hessian"}
+    assert all(r.error < 1e-9 for r in report.passed if r.dtype == "float64")
+
+
+class ReusesItsBuffer(JvpOnly):
+    """Breaks the products contract: hands out the same array on every call."""
+
+    name = "reuses"
+
+    def products(self, ctx, x, request, out=None):
+        y, vals = super().products(ctx, x, request)
+        buf = getattr(self, "_buf", None)
+        if buf is None or buf.shape != vals.shape or buf.dtype != vals.dtype:
+            buf = self._buf = np.empty_like(vals)
+        buf[...] = vals
+        return y, buf
+
+
+def test_suite_reports_a_backend_that_reuses_its_output_buffer():
+    few = [s for s in SCENARIOS if s.name == "banded"]
+    report = check_backend(ReusesItsBuffer(), scenarios=few, dtypes=(np.float64,),
+                           raise_on_failure=False)
+    assert report.failures and "changed at a later evaluation" in report.failures[0].detail
 
 
 def test_suite_reports_wrong_values():
