@@ -1,4 +1,4 @@
-"""Small API used by the JAX front-end (``tracer._jax_frontend``) on top of the engine.
+"""Small API used by the JAX front-end (``tracer.jax``) on top of the engine.
 
 The JAX front-end evaluates jaxpr equations with numpy functions on traced arrays; these
 helpers cover what numpy itself cannot express: merging branches and loop carries,

@@ -9,9 +9,9 @@ import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
 from benchmarks.problems import make_brusselator_jax, make_brusselator_numpy  # noqa: E402
-from tracer import _jax_frontend_control  # noqa: E402
 from tracer._errors import TracingError  # noqa: E402
-from tracer._jax_frontend import (  # noqa: E402
+from tracer.jax import _control as _jax_frontend_control  # noqa: E402
+from tracer.jax._frontend import (  # noqa: E402
     exception_came_from_jax,
     hessian_sparsity_jax,
     jacobian_sparsity_jax,

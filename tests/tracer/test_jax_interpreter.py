@@ -14,7 +14,7 @@ from jax import lax  # noqa: E402
 from test_jax_cases import CASES, dense_reference, flat_outputs, jaxpr_primitives, random_input  # noqa: E402
 
 from benchmarks.problems import make_brusselator_jax  # noqa: E402
-from tracer._jax_frontend import PRIMITIVE_RULES, evaluate_jax_function  # noqa: E402
+from tracer.jax._frontend import PRIMITIVE_RULES, evaluate_jax_function  # noqa: E402
 
 #: primitives that issue 3 requires the front-end to cover
 REQUIRED = {
@@ -103,7 +103,7 @@ def test_unknown_primitive_on_constants_is_evaluated_by_jax():
 def test_roll_and_slice_squeeze_are_fused():
     # jnp.roll lowers to slice+slice+concatenate, y[0] to slice+squeeze; each pair runs as
     # one numpy call (one engine operation) and the numbers stay those of JAX
-    from tracer._jax_frontend_core import _rewrite_plan
+    from tracer.jax._interpreter import _rewrite_plan
 
     def f(x):
         y = x.reshape(2, 3)

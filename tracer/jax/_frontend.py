@@ -1,7 +1,7 @@
 """JAX front-end: sparsity detection of functions written with ``jax.numpy`` / ``jax.lax``.
 
 ``jax.make_jaxpr`` turns the function into a list of primitive equations. The interpreter
-in :mod:`tracer._jax_frontend_core` evaluates them with numpy calls on the traced arrays of
+in :mod:`tracer.jax._interpreter` evaluates them with numpy calls on the traced arrays of
 the numpy engine, so both front-ends share one index-set algebra and one derivative table.
 The primitive rules live in ``_jax_frontend_rules`` (elementwise, reductions, shapes),
 ``_jax_frontend_indexing`` (gather, scatter, pad, sort, convolution),
@@ -18,14 +18,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._errors import TracingError
 from . import (  # noqa: F401 (rule tables)
-    _jax_frontend_control,
-    _jax_frontend_indexing,
-    _jax_frontend_linalg,
-    _jax_frontend_rules,
+    _control,
+    _elementwise,
+    _indexing,
+    _linalg,
 )
-from ._errors import TracingError
-from ._jax_frontend_core import (
+from ._interpreter import (
     OPAQUE_AWARE,
     PRIMITIVE_RULES,
     STRICT_RULES,
@@ -187,7 +187,7 @@ def jacobian_sparsity_jax(f: Callable, x: Any, *, args: Sequence[Any] = (),
     ``args``. The pattern itself is recomputed from the jaxpr on every call.
     Loops are merged to a fixed point of their carry's dependence, or followed iteration
     by iteration when their trip count and indices are known (see
-    :mod:`tracer._jax_frontend_control`); stacked ``scan`` outputs get the union over
+    :mod:`tracer.jax._control`); stacked ``scan`` outputs get the union over
     iterations.
     """
     hooks, out, m, n = _trace_jax(f, x, args, mode, hessian=False)

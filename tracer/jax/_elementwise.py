@@ -1,7 +1,7 @@
 """Rules of the JAX front-end for elementwise, reduction and shape primitives.
 
 Each rule maps one ``jax.lax`` primitive to numpy API calls (see
-:mod:`tracer._jax_frontend_core`). A few primitives without a numpy ufunc (``erf``,
+:mod:`tracer.jax._interpreter`). A few primitives without a numpy ufunc (``erf``,
 ``lgamma``, ``cummax``, ...) use, on traced arrays, a numpy expression with the same
 derivative structure: what matters for the pattern is which first, second and cross
 derivatives can be nonzero, and that table lives in the engine.
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._jax_frontend_core import (
+from ._interpreter import (
     OPAQUE_RESULT,
     data,
     dtype_of,

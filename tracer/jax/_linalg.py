@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jax_frontend_core import (
+from ._interpreter import (
     OPAQUE_RESULT,
     eval_closed_jaxpr,
     is_traced,

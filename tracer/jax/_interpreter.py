@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._errors import TracingError
+from .._errors import TracingError
 
 #: primitive name -> ``rule(invals, **params)`` returning one value, or a list of values
 #: for primitives with ``multiple_results``.
@@ -130,7 +130,7 @@ class _Interop:
     def get(self):
         if self.module is None:
             try:
-                from . import _interop  # noqa: PLC0415 (lazy on purpose)
+                from .. import _interop  # noqa: PLC0415 (lazy on purpose)
             except ImportError:
                 return None
             self.module = _interop

@@ -18,8 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._errors import TracingError
-from ._jax_frontend_core import (
+from .._errors import TracingError
+from ._interpreter import (
     OPAQUE_RESULT,
     data,
     dtype_of,

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import TracingError
-from ._jax_frontend_core import (
+from .._errors import TracingError
+from ._interpreter import (
     Opaque,
     data,
     eval_closed_jaxpr,
