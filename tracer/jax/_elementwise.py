@@ -3,8 +3,9 @@
 Most primitives map to a numpy ufunc, which the engine evaluates on traced arrays with
 its own derivative table (:mod:`tracer._derivatives`); their rows declare the same flags.
 Primitives without a numpy ufunc (``erf``, ``lgamma``, ``rsqrt``, ``logistic``, ...) have
-rows with their own derivative flags: exact values on constants (numpy or
-``scipy.special``), and on traced arrays the dependence those flags imply.
+rows with their own derivative flags: exact values on constants (a numpy expression, or
+JAX itself for the special functions), and on traced arrays the dependence those flags
+imply.
 ``tests/tracer/test_operator_tables.py`` checks every declared flag against JAX.
 """
 
@@ -87,31 +88,26 @@ def _flagged(numeric: Callable[..., Any], flags: tuple[bool, ...]) -> Callable[.
     return evaluate
 
 
-def _special(name: str) -> Callable[[Any], Any]:
-    """The ``scipy.special`` function computing the primitive ``name`` on constants."""
-
-    def numeric(x):
-        import scipy.special as sc  # noqa: PLC0415 (slow to import, only for constants)
-
-        return getattr(sc, name)(x)
-
-    return numeric
+def _traced_only(flags: tuple[bool, ...]) -> Callable[..., Any]:
+    """The dependence given by ``flags`` (constant inputs are evaluated by JAX itself)."""
+    return lambda invals, **_: elementwise(flags, *invals)
 
 
-#: primitive -> (numeric evaluation on constants, derivative flags)
+#: primitives without a numpy ufunc, with numpy expressions for their values
 FLAGGED_PRIMITIVES: dict[str, tuple[Callable[..., Any], tuple[bool, ...]]] = {
-    "erf": (_special("erf"), SMOOTH),
-    "erfc": (_special("erfc"), SMOOTH),
-    "erf_inv": (_special("erfinv"), SMOOTH),
-    "lgamma": (_special("gammaln"), SMOOTH),
-    "digamma": (_special("digamma"), SMOOTH),
-    "bessel_i0e": (_special("i0e"), SMOOTH),
-    "bessel_i1e": (_special("i1e"), SMOOTH),
     "rsqrt": (lambda x: 1.0 / np.sqrt(x), SMOOTH),
     "logistic": (lambda x: 1.0 / (1.0 + np.exp(-x)), SMOOTH),
 }
 for _name, (_numeric, _flags) in FLAGGED_PRIMITIVES.items():
     register(_name, _flagged(_numeric, _flags), derivatives=_flags)
+
+#: special functions (no numpy equivalent): JAX computes their values on constants
+SPECIAL_PRIMITIVES: dict[str, tuple[bool, ...]] = {
+    "erf": SMOOTH, "erfc": SMOOTH, "erf_inv": SMOOTH, "lgamma": SMOOTH, "digamma": SMOOTH,
+    "bessel_i0e": SMOOTH, "bessel_i1e": SMOOTH,
+}
+for _name, _flags in SPECIAL_PRIMITIVES.items():
+    register(_name, _traced_only(_flags), constants_by_jax=True, derivatives=_flags)
 
 
 def _complex_aware(real_fn: np.ufunc) -> Callable[..., Any]:
