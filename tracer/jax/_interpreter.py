@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .._errors import TracingError
-from ._registry import RULES
+from ._registry import RULES, Rule
 from ._values import OPAQUE_RESULT, Opaque, is_extended, is_traced, numpy_dtype
 
 #: When true, constant equations must also have a numpy rule (the tests use it to check
@@ -263,14 +263,14 @@ def apply_equation(eqn: Any, invals: list[Any]) -> list[Any]:
             for o, var in zip(outs, eqn.outvars)]
 
 
-def _params(eqn: Any, rule: Any) -> dict:
+def _params(eqn: Any, rule: Rule) -> dict:
     if rule.needs_avals:
         return dict(eqn.params, _out_avals=[v.aval for v in eqn.outvars],
                     _in_avals=[v.aval for v in eqn.invars])
     return eqn.params
 
 
-def _apply_constant(eqn: Any, rule: Any, invals: list[Any]) -> list[Any]:
+def _apply_constant(eqn: Any, rule: Rule | None, invals: list[Any]) -> list[Any]:
     """All inputs are known constants: compute the exact values.
 
     The numpy rule is used when there is one (fast, no XLA compilation); otherwise JAX
