@@ -21,7 +21,8 @@ Modules
 ``_patching``     Per-thread numpy/math patches during a trace; which callers are user code.
 ``_math``         Table: the numpy rule of each smooth/piecewise ``math`` function.
 ``_api``          The public functions and front-end dispatch.
-``_interop``      Helpers for the JAX front-end (``_jax_frontend``).
+``_interop``      Helpers for the JAX front-end (``jax``).
+``jax``           The JAX front-end: jaxpr interpreter and primitive rules (subpackage).
 ``torch``         The torch front-end: aten graphs interpreted on the engine (subpackage).
 """
 

@@ -66,9 +66,9 @@ def _raised_in_jax(exc: BaseException) -> bool:
 
 def _jax_frontend():
     try:
-        from ._jax_frontend import hessian_sparsity_jax, jacobian_sparsity_jax
+        from .jax import hessian_sparsity_jax, jacobian_sparsity_jax
     except ImportError as exc:
-        raise TracingError("The JAX front-end is not available (tracer._jax_frontend could not "
+        raise TracingError("The JAX front-end is not available (tracer.jax could not "
                            f"be imported: {exc}). Install jax or pass frontend=\"numpy\".") from exc
     return jacobian_sparsity_jax, hessian_sparsity_jax
 

@@ -1,4 +1,4 @@
-"""Small API used by the JAX front-end (``tracer._jax_frontend``) on top of the engine.
+"""Small API used by the JAX front-end (``tracer.jax``) on top of the engine.
 
 The JAX front-end evaluates jaxpr equations with numpy functions on traced arrays; these
 helpers cover what numpy itself cannot express: merging branches and loop carries,
@@ -21,6 +21,7 @@ from ._array import (
     Session,
     TracedArray,
     broadcast_map,
+    elementwise_sets,
     empty_sets,
     find_session,
     lift,
@@ -65,6 +66,26 @@ def union_dependence(*arrays) -> TracedArray:
             val = np.array(v0)
     dtype = np.result_type(*[o.dtype for o in ops])
     return TracedArray(session, shape, g, h, val, dtype)
+
+
+def elementwise_dependence(flags, *operands) -> TracedArray:
+    """An elementwise function of ``operands`` whose derivatives are given by ``flags``.
+
+    ``flags`` is ``(d1, d2)`` for one operand or ``(da, db, daa, dbb, dab)`` for two (the
+    layout of :mod:`tracer._derivatives`); operands broadcast. The result has no values.
+    """
+    session = find_session(list(operands))
+    if session is None:
+        raise TypeError("elementwise_dependence needs at least one traced operand")
+    if len(flags) != (2 if len(operands) == 1 else 5) or len(operands) > 2:
+        raise ValueError(f"{len(flags)} derivative flags do not fit {len(operands)} operands")
+    ops = [_to_array(o, session) for o in operands]
+    shape = np.broadcast_shapes(*[o.shape for o in ops])
+    g, h = elementwise_sets(session, flags, ops, shape)
+    dtype = np.result_type(*[o.dtype for o in ops])
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.dtype(np.float64)
+    return TracedArray(session, shape, g, h, None, dtype)
 
 
 def same_dependence(a, b) -> bool:
@@ -141,6 +162,6 @@ def hessian_pattern_of(out, n: int) -> sp.csr_array:
     return _hess(out, n)
 
 
-__all__ = ["is_traced", "union_dependence", "same_dependence", "drop_dependence", "constant",
-           "values_of", "trace_inputs", "tracing", "output_array", "jacobian_pattern_of",
-           "hessian_pattern_of", "EMPTY"]
+__all__ = ["is_traced", "union_dependence", "elementwise_dependence", "same_dependence",
+           "drop_dependence", "constant", "values_of", "trace_inputs", "tracing",
+           "output_array", "jacobian_pattern_of", "hessian_pattern_of", "EMPTY"]

@@ -270,7 +270,7 @@ def test_frontend_argument_and_missing_jax_frontend(monkeypatch):
     monkeypatch.setitem(sys.modules, "tracer.torch", None)
     with pytest.raises(TracingError, match="torch front-end is not available"):
         jacobian_sparsity(lambda y: y, np.ones(2), frontend="torch")
-    monkeypatch.setitem(sys.modules, "tracer._jax_frontend", None)
+    monkeypatch.setitem(sys.modules, "tracer.jax", None)
     with pytest.raises(TracingError, match="JAX front-end is not available"):
         jacobian_sparsity(lambda y: y, np.ones(2), frontend="jax")
     with pytest.raises(TracingError, match="JAX front-end is not available"):

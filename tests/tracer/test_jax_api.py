@@ -10,7 +10,7 @@ from jax import lax  # noqa: E402
 
 import tracer  # noqa: E402
 from benchmarks.problems import brusselator_sparsity, make_brusselator_jax  # noqa: E402
-from tracer._jax_frontend import hessian_sparsity_jax  # noqa: E402
+from tracer.jax._frontend import hessian_sparsity_jax  # noqa: E402
 
 N = 4
 X = np.linspace(0.1, 0.9, 2 * N * N)

@@ -1,4 +1,4 @@
-"""Error paths and detection helpers of the JAX front-end."""
+"""Error paths of the JAX front-end, and how ``frontend="auto"`` recognises JAX code."""
 
 import pytest
 
@@ -8,15 +8,12 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
+import tracer  # noqa: E402
 from benchmarks.problems import make_brusselator_jax, make_brusselator_numpy  # noqa: E402
-from tracer import _jax_frontend_control  # noqa: E402
+from tracer import _api  # noqa: E402
 from tracer._errors import TracingError  # noqa: E402
-from tracer._jax_frontend import (  # noqa: E402
-    exception_came_from_jax,
-    hessian_sparsity_jax,
-    jacobian_sparsity_jax,
-    looks_like_jax_function,
-)
+from tracer.jax import _control  # noqa: E402
+from tracer.jax._frontend import hessian_sparsity_jax, jacobian_sparsity_jax  # noqa: E402
 
 X = np.linspace(0.2, 0.8, 6)
 
@@ -65,7 +62,7 @@ def test_hessian_needs_scalar_output():
 
 
 def test_while_without_fixed_point_raises(monkeypatch):
-    monkeypatch.setattr(_jax_frontend_control, "MAX_FIXED_POINT_ITERATIONS", 2)
+    monkeypatch.setattr(_control, "MAX_FIXED_POINT_ITERATIONS", 2)
 
     def f(x):  # each step spreads the dependence by one element
         return lax.while_loop(lambda c: jnp.sum(c) < 1e6, lambda c: c + jnp.roll(c, 1), x)
@@ -84,13 +81,37 @@ def test_batch_group_conv_is_refused_clearly():
         jacobian_sparsity_jax(f, X)
 
 
-def test_looks_like_jax_function():
-    assert looks_like_jax_function(make_brusselator_jax(3))
-    assert not looks_like_jax_function(make_brusselator_numpy(3))
-    assert looks_like_jax_function(jax.jit(jnp.sin))
-    assert looks_like_jax_function(lambda x: jnp.sin(x))
-    assert looks_like_jax_function(lambda x: x, jnp.ones(3))
-    assert not looks_like_jax_function(lambda x: np.sin(x) + 1.0, X)
+def _uses_jax_frontend(monkeypatch, f, x) -> bool:
+    """Run ``tracer.jacobian_sparsity(f, x)`` and tell whether it went to the JAX front-end."""
+    used = []
+    real = _api._jax_frontend
+
+    def spy():
+        used.append(True)
+        return real()
+
+    monkeypatch.setattr(_api, "_jax_frontend", spy)
+    tracer.jacobian_sparsity(f, x)
+    return bool(used)
+
+
+def test_jax_arrays_are_recognised():
+    assert _api._is_jax_array(jnp.ones(3))
+    assert _api._is_jax_array(jax.jit(jnp.sin)(jnp.ones(3)))
+    assert not _api._is_jax_array(np.ones(3))
+    assert not _api._is_jax_array([1.0, 2.0])
+
+
+def test_auto_frontend_recognises_jax_functions(monkeypatch):
+    # JAX code on a numpy x: the numpy trace fails inside JAX and hands over
+    assert _uses_jax_frontend(monkeypatch, make_brusselator_jax(3), np.ones(18))
+    assert _uses_jax_frontend(monkeypatch, jax.jit(jnp.sin), X)
+    assert _uses_jax_frontend(monkeypatch, lambda x: jnp.sin(x), X)
+    # a JAX x selects the JAX front-end even for code that never calls JAX
+    assert _uses_jax_frontend(monkeypatch, lambda x: x, jnp.ones(3))
+    # numpy code stays with the numpy engine
+    assert not _uses_jax_frontend(monkeypatch, make_brusselator_numpy(3), np.ones(18))
+    assert not _uses_jax_frontend(monkeypatch, lambda x: np.sin(x) + 1.0, X)
 
 
 def test_exception_from_jax_is_recognised():
@@ -102,11 +123,13 @@ def test_exception_from_jax_is_recognised():
 
     with pytest.raises(Exception) as info:
         jnp.sin(Foreign())
-    assert exception_came_from_jax(info.value)
+    assert _api._raised_in_jax(info.value)
     try:
         np.linalg.inv(np.zeros((2, 2)))
     except np.linalg.LinAlgError as exc:
-        assert not exception_came_from_jax(exc)
+        assert not _api._raised_in_jax(exc)
+    else:  # pragma: no cover
+        raise AssertionError("np.linalg.inv of a zero matrix must raise")
 
 
 def test_debug_print_is_ignored():

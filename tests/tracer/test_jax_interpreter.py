@@ -14,7 +14,8 @@ from jax import lax  # noqa: E402
 from test_jax_cases import CASES, dense_reference, flat_outputs, jaxpr_primitives, random_input  # noqa: E402
 
 from benchmarks.problems import make_brusselator_jax  # noqa: E402
-from tracer._jax_frontend import PRIMITIVE_RULES, evaluate_jax_function  # noqa: E402
+from tracer.jax._frontend import evaluate_jax_function  # noqa: E402
+from tracer.jax._registry import RULES  # noqa: E402
 
 #: primitives that issue 3 requires the front-end to cover
 REQUIRED = {
@@ -30,7 +31,7 @@ REQUIRED = {
 
 
 def test_required_primitives_have_rules():
-    assert not REQUIRED - set(PRIMITIVE_RULES)
+    assert not REQUIRED - set(RULES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -103,7 +104,7 @@ def test_unknown_primitive_on_constants_is_evaluated_by_jax():
 def test_roll_and_slice_squeeze_are_fused():
     # jnp.roll lowers to slice+slice+concatenate, y[0] to slice+squeeze; each pair runs as
     # one numpy call (one engine operation) and the numbers stay those of JAX
-    from tracer._jax_frontend_core import _rewrite_plan
+    from tracer.jax._interpreter import _rewrite_plan
 
     def f(x):
         y = x.reshape(2, 3)
@@ -133,3 +134,37 @@ def test_long_constant_loops_are_handed_to_jax():
     x = random_input((3,))
     (got,) = evaluate_jax_function(f, x)
     np.testing.assert_allclose(got, np.asarray(jax.jit(f)(x)), rtol=1e-12)
+
+
+def test_strict_setting_is_per_thread():
+    # a strict evaluation in one thread does not make another thread's evaluation strict
+    import threading
+
+    def f(x):  # population_count has no numpy rule: JAX evaluates it unless strict
+        return x + lax.population_count(jnp.arange(4)).astype(float)
+
+    x = random_input((4,))
+    inside, release = threading.Event(), threading.Event()
+    errors = []
+
+    def strict_worker():
+        from tracer.jax._interpreter import strict_rules
+
+        with strict_rules(True):
+            inside.set()
+            release.wait(30)
+            try:
+                evaluate_jax_function(f, x, strict=True)
+            except Exception as exc:  # noqa: BLE001  (the expected refusal)
+                errors.append(exc)
+
+    worker = threading.Thread(target=strict_worker)
+    worker.start()
+    try:
+        assert inside.wait(30)
+        (got,) = evaluate_jax_function(f, x)  # not strict here, while the worker is
+        np.testing.assert_allclose(got, np.asarray(f(jnp.asarray(x))))
+    finally:
+        release.set()
+        worker.join(30)
+    assert len(errors) == 1 and "strict mode" in str(errors[0])

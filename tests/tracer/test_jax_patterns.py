@@ -14,7 +14,7 @@ from jax import lax  # noqa: E402
 from test_jax_cases import CASES, HESSIAN_CASES, POINTS, dense_reference, random_input  # noqa: E402
 
 from benchmarks.problems import brusselator_sparsity, make_brusselator_jax, make_brusselator_numpy  # noqa: E402
-from tracer._jax_frontend import hessian_sparsity_jax, jacobian_sparsity_jax  # noqa: E402
+from tracer.jax._frontend import hessian_sparsity_jax, jacobian_sparsity_jax  # noqa: E402
 
 #: cases whose detected Jacobian pattern equals the union of dense nonzeros at random
 #: points (the others are conservative: loops merged to a fixed point, unknown sort

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tracer._jax_frontend import evaluate_jax_function, jacobian_sparsity_jax  # noqa: E402
+from tracer.jax._frontend import evaluate_jax_function, jacobian_sparsity_jax  # noqa: E402
 
 _FAST_COMPILE = {"xla_backend_optimization_level": 0,
                  "xla_llvm_disable_expensive_passes": True}

@@ -16,14 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jax_frontend_core import (
-    OPAQUE_RESULT,
-    eval_closed_jaxpr,
-    is_traced,
-    register,
-    shape_of,
-    total_union,
-)
+from ._interpreter import eval_closed_jaxpr
+from ._registry import register
+from ._values import OPAQUE_RESULT, is_traced, shape_of, total_union
 
 
 def _nonlinear_total(*values):
@@ -35,7 +30,6 @@ def _nonlinear_total(*values):
     return s * s
 
 
-@register("custom_linear_solve", passthrough=True)
 def _custom_linear_solve(invals, const_lengths, jaxprs, **_):
     lengths = list(const_lengths)  # fields: matvec, vecmat, solve, transpose_solve
     fields = list(getattr(const_lengths, "_fields", ("matvec", "vecmat", "solve",
@@ -47,13 +41,15 @@ def _custom_linear_solve(invals, const_lengths, jaxprs, **_):
     return eval_closed_jaxpr(jaxprs.solve, solve_consts + b)
 
 
+register("custom_linear_solve", _custom_linear_solve, passthrough=True)
+
+
 def _cumulative_union(b, axis: int, reverse: bool):
     if reverse:
         return np.flip(np.cumsum(np.flip(b, axis), axis=axis), axis)
     return np.cumsum(b, axis=axis)
 
 
-@register("triangular_solve", constants_by_jax=True)
 def _triangular_solve(invals, left_side=False, lower=False, transpose_a=False, **_):
     a, b = invals
     effective_lower = bool(lower) != bool(transpose_a)
@@ -68,6 +64,9 @@ def _triangular_solve(invals, left_side=False, lower=False, transpose_a=False, *
     return out
 
 
+register("triangular_solve", _triangular_solve, constants_by_jax=True)
+
+
 def _dense_outputs(invals, _out_avals, **_):
     """Every float output depends (nonlinearly) on every input entry."""
     s = _nonlinear_total(*invals)
@@ -80,29 +79,31 @@ def _dense_outputs(invals, _out_avals, **_):
     return outs
 
 
-for _name in ("lu", "cholesky", "qr", "householder_product", "eigh", "eig", "svd", "schur",
-              "hessenberg", "tridiagonal", "lu_pivots_to_permutation", "tridiagonal_solve"):
-    register(_name, needs_avals=True, constants_by_jax=True)(_dense_outputs)
-
-
 def _single_dense(invals, _out_avals, **params):
     return _dense_outputs(invals, _out_avals, **params)[0]
 
 
-# single-output variants must not return lists
+for _name in ("lu", "qr", "eigh", "eig", "svd", "schur", "hessenberg", "tridiagonal",
+              "lu_pivots_to_permutation"):
+    register(_name, _dense_outputs, needs_avals=True, constants_by_jax=True)
+# single-output primitives must not return lists
 for _name in ("cholesky", "householder_product", "tridiagonal_solve"):
-    register(_name, needs_avals=True, constants_by_jax=True)(_single_dense)
+    register(_name, _single_dense, needs_avals=True, constants_by_jax=True)
 
 
-@register("fft", needs_avals=True, constants_by_jax=True)
 def _fft(invals, fft_lengths, _out_avals, **_):
     x = invals[0]
     axes = tuple(range(len(shape_of(x)) - len(fft_lengths), len(shape_of(x))))
     return np.broadcast_to(np.sum(x, axis=axes, keepdims=True), tuple(_out_avals[0].shape))
 
 
-@register("top_k", needs_avals=True, constants_by_jax=True)
+register("fft", _fft, needs_avals=True, constants_by_jax=True)
+
+
 def _top_k(invals, _out_avals, axis=-1, **_):
     x = invals[0]
     values = np.broadcast_to(np.sum(x, axis=axis, keepdims=True), tuple(_out_avals[0].shape))
     return [values, OPAQUE_RESULT]
+
+
+register("top_k", _top_k, needs_avals=True, constants_by_jax=True)

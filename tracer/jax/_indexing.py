@@ -17,15 +17,16 @@ import functools
 from typing import Any, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
-from ._errors import TracingError
-from ._jax_frontend_core import (
+from .._errors import TracingError
+from ._registry import register
+from ._values import (
     OPAQUE_RESULT,
     data,
     dtype_of,
     is_concrete,
     is_traced,
-    register,
     shape_of,
     total_union,
     union_of_traced,
@@ -66,10 +67,12 @@ def pad_general(x: Any, value: Any, config: Sequence[tuple[int, int, int]]) -> A
     return x
 
 
-@register("pad")
 def _pad(invals, padding_config, **_):
     x, value = invals
     return pad_general(x, value, padding_config)
+
+
+register("pad", _pad)
 
 
 # ---------------------------------------------------------------- dynamic slices
@@ -78,7 +81,6 @@ def _clamped_starts(starts, shape, sizes):
             for s, dim, size in zip(starts, shape, sizes)]
 
 
-@register("dynamic_slice", opaque_aware=True)
 def _dynamic_slice(invals, slice_sizes, **_):
     operand, *starts = invals
     shape = shape_of(operand)
@@ -101,7 +103,9 @@ def _dynamic_slice(invals, slice_sizes, **_):
     return np.broadcast_to(x, tuple(int(n) for n in slice_sizes))
 
 
-@register("dynamic_update_slice", opaque_aware=True)
+register("dynamic_slice", _dynamic_slice, opaque_aware=True)
+
+
 def _dynamic_update_slice(invals, **_):
     operand, update, *starts = invals
     shape = shape_of(operand)
@@ -121,6 +125,9 @@ def _dynamic_update_slice(invals, **_):
         return np.where(mask, placed, operand)
     # unknown position: every element may be overwritten by any element of the update
     return union_of_traced(shape, operand, total_union(update) if is_traced(update) else update)
+
+
+register("dynamic_update_slice", _dynamic_update_slice, opaque_aware=True)
 
 
 # ---------------------------------------------------------------- gather
@@ -149,7 +156,6 @@ def _gather_fn(key):
         unique_indices=unique, mode=mode, fill_value=0))
 
 
-@register("gather", opaque_aware=True)
 def _gather(invals, **params):
     operand, indices = invals
     oshape = shape_of(operand)
@@ -177,6 +183,9 @@ def _gather(invals, **params):
                 fill_value = True
         got = np.where(fill, np.asarray(fill_value, dtype=dtype), got)
     return got
+
+
+register("gather", _gather, opaque_aware=True)
 
 
 # ---------------------------------------------------------------- scatter
@@ -228,8 +237,6 @@ def _scatter(kind: str):
                 anywhere = anywhere * anywhere  # products of several updates
                 return union_of_traced(shape, operand * anywhere)
             return union_of_traced(shape, operand, anywhere)
-        import scipy.sparse as sp  # noqa: PLC0415
-
         dest = _scatter_destinations(shape, np.asarray(indices), shape_of(updates), params)
         kept = np.flatnonzero(dest)
         size = int(np.prod(shape))
@@ -269,11 +276,10 @@ def _scatter_numeric(kind, operand, updates, dest, kept):
 for _name, _kind in (("scatter-add", "add"), ("scatter_add", "add"), ("scatter", "set"),
                      ("scatter-mul", "mul"), ("scatter_mul", "mul"), ("scatter-min", "min"),
                      ("scatter_min", "min"), ("scatter-max", "max"), ("scatter_max", "max")):
-    register(_name, opaque_aware=True)(_scatter(_kind))
+    register(_name, _scatter(_kind), opaque_aware=True)
 
 
 # ---------------------------------------------------------------- sort
-@register("sort", opaque_aware=True)
 def _sort(invals, dimension, is_stable=True, num_keys=1, **_):
     keys = invals[:num_keys]
     if all(is_concrete(k) for k in keys):
@@ -297,6 +303,9 @@ def _sort(invals, dimension, is_stable=True, num_keys=1, **_):
     return [_permuted_unknown(v, dimension) for v in invals]
 
 
+register("sort", _sort, opaque_aware=True)
+
+
 def _permuted_unknown(v, axis):
     if is_traced(v):
         return np.broadcast_to(np.sum(v, axis=axis, keepdims=True), shape_of(v))
@@ -304,7 +313,6 @@ def _permuted_unknown(v, axis):
 
 
 # ---------------------------------------------------------------- convolution
-@register("conv_general_dilated")
 def _conv(invals, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
           feature_group_count=1, batch_group_count=1, **_):
     """Convolution as an ``einsum`` of the kernel with gathered patches of the input."""
@@ -340,6 +348,9 @@ def _conv(invals, window_strides, padding, lhs_dilation, rhs_dilation, dimension
         parts.append(np.einsum(spec, wg, cols[:, g * cg * k:(g + 1) * cg * k]))
     out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
     return np.transpose(out, np.argsort(out_spec))
+
+
+register("conv_general_dilated", _conv)
 
 
 def _hashable(padding):

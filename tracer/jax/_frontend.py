@@ -1,42 +1,37 @@
-"""JAX front-end: sparsity detection of functions written with ``jax.numpy`` / ``jax.lax``.
+"""Entry points of the JAX front-end: sparsity of functions written with ``jax.numpy``.
 
-``jax.make_jaxpr`` turns the function into a list of primitive equations. The interpreter
-in :mod:`tracer._jax_frontend_core` evaluates them with numpy calls on the traced arrays of
+``jax.make_jaxpr`` turns the function into a list of primitive equations; the interpreter
+(:mod:`tracer.jax._interpreter`) evaluates them with numpy calls on the traced arrays of
 the numpy engine, so both front-ends share one index-set algebra and one derivative table.
-The primitive rules live in ``_jax_frontend_rules`` (elementwise, reductions, shapes),
-``_jax_frontend_indexing`` (gather, scatter, pad, sort, convolution),
-``_jax_frontend_control`` (calls, cond, while, scan) and ``_jax_frontend_linalg``
-(linear solves, factorizations, FFT, top_k). Unknown primitives raise a
-:class:`TracingError` naming them; there is no dense fallback.
+The primitive rules live in ``_elementwise``, ``_reductions``, ``_shapes``,
+``_indexing`` (gather, scatter, pad, sort, convolution), ``_control`` (calls, cond,
+while, scan) and ``_linalg`` (linear solves, factorizations, FFT, top_k), each
+registering one :class:`~tracer.jax._registry.Rule` per primitive. Unknown primitives
+raise a :class:`TracingError` naming them; there is no dense fallback.
 """
 
 from __future__ import annotations
 
-import types
 import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
-from . import (  # noqa: F401 (rule tables)
-    _jax_frontend_control,
-    _jax_frontend_indexing,
-    _jax_frontend_linalg,
-    _jax_frontend_rules,
+from .._errors import TracingError
+from .._interop import hessian_pattern_of, jacobian_pattern_of, trace_inputs
+from . import (  # noqa: F401 (each registers the rules of one primitive family)
+    _control,
+    _elementwise,
+    _indexing,
+    _linalg,
+    _reductions,
+    _shapes,
 )
-from ._errors import TracingError
-from ._jax_frontend_core import (
-    OPAQUE_AWARE,
-    PRIMITIVE_RULES,
-    STRICT_RULES,
-    eval_jaxpr,
-    interop,
-    is_traced,
-)
+from ._interpreter import eval_jaxpr, strict_rules
+from ._values import is_traced
 
-__all__ = ["jacobian_sparsity_jax", "hessian_sparsity_jax", "looks_like_jax_function",
-           "exception_came_from_jax", "is_jax_array", "evaluate_jax_function",
-           "PRIMITIVE_RULES", "OPAQUE_AWARE"]
+__all__ = ["jacobian_sparsity_jax", "hessian_sparsity_jax", "evaluate_jax_function"]
 
 _LOCAL_MODE_MESSAGE = (
     'mode="local" is not supported for JAX functions: the JAX front-end reads the jaxpr, '
@@ -122,12 +117,8 @@ def evaluate_jax_function(f: Callable, x: Any, *, args: Sequence[Any] = (),
     closed = _make_jaxpr(f, x_np, args)
     if inputs is None:
         inputs = x_np.astype(closed.in_avals[0].dtype, copy=False)
-    previous = STRICT_RULES[0]
-    STRICT_RULES[0] = strict
-    try:
+    with strict_rules(strict):
         return eval_jaxpr(closed.jaxpr, closed.consts, [inputs])
-    finally:
-        STRICT_RULES[0] = previous
 
 
 def _flat_output(outs: list[Any]) -> tuple[Any, int]:
@@ -149,8 +140,6 @@ def _flat_output(outs: list[Any]) -> tuple[Any, int]:
 
 
 def _empty(m: int, n: int):
-    import scipy.sparse as sp  # noqa: PLC0415
-
     return sp.csr_array((m, n), dtype=bool)
 
 
@@ -187,24 +176,23 @@ def jacobian_sparsity_jax(f: Callable, x: Any, *, args: Sequence[Any] = (),
     ``args``. The pattern itself is recomputed from the jaxpr on every call.
     Loops are merged to a fixed point of their carry's dependence, or followed iteration
     by iteration when their trip count and indices are known (see
-    :mod:`tracer._jax_frontend_control`); stacked ``scan`` outputs get the union over
+    :mod:`tracer.jax._control`); stacked ``scan`` outputs get the union over
     iterations.
     """
-    hooks, out, m, n = _trace_jax(f, x, args, mode, hessian=False)
+    out, m, n = _trace_jax(f, x, args, mode, hessian=False)
     if out is None:
         return _empty(m, n)
-    return hooks.jacobian_pattern_of(out, n)
+    return jacobian_pattern_of(out, n)
 
 
 def _trace_jax(f: Callable, x: Any, args: Sequence[Any], mode: str, *, hessian: bool):
-    """Evaluate ``f``'s jaxpr on traced inputs: ``(hooks, flat output or None, m, n)``."""
+    """Evaluate ``f``'s jaxpr on traced inputs: ``(flat output or None, m, n)``."""
     _check_mode(mode)
     x_np = _as_input(x)
-    hooks = interop()
-    traced = hooks.trace_inputs(x_np, hessian=hessian, mode="global")
+    traced = trace_inputs(x_np, hessian=hessian, mode="global")
     outs = evaluate_jax_function(f, x_np, args=args, inputs=traced)
     out, m = _flat_output(outs)
-    return hooks, out, m, int(x_np.size)
+    return out, m, int(x_np.size)
 
 
 def hessian_sparsity_jax(f: Callable, x: Any, *, args: Sequence[Any] = (),
@@ -227,96 +215,11 @@ def hessian_sparsity_jax(f: Callable, x: Any, *, args: Sequence[Any] = (),
     scipy.sparse.csr_array
         Symmetric boolean ``(n, n)`` pattern.
     """
-    hooks, out, m, n = _trace_jax(f, x, args, mode, hessian=True)
+    out, m, n = _trace_jax(f, x, args, mode, hessian=True)
     if m != 1:
         raise TracingError(f"hessian_sparsity needs a scalar-valued function, but the JAX "
                            f"function returns {m} values; sum them or use "
                            "jacobian_sparsity")
     if out is None:
         return _empty(n, n)
-    return hooks.hessian_pattern_of(out, n)
-
-
-# ---------------------------------------------------------------- detection helpers
-def is_jax_array(x: Any) -> bool:
-    """True for ``jax.Array`` inputs (without importing JAX when it is not loaded)."""
-    import sys  # noqa: PLC0415
-
-    jax = sys.modules.get("jax")
-    return jax is not None and isinstance(x, jax.Array)
-
-
-def _is_jax_object(obj: Any) -> bool:
-    if isinstance(obj, types.ModuleType):
-        return obj.__name__.split(".")[0] in ("jax", "jaxlib", "flax", "equinox")
-    mod = getattr(obj, "__module__", None) or getattr(type(obj), "__module__", None) or ""
-    return isinstance(mod, str) and mod.split(".")[0] in ("jax", "jaxlib")
-
-
-def looks_like_jax_function(f: Callable, x: Any = None, _depth: int = 0) -> bool:
-    """Heuristic: is ``f`` written with JAX?
-
-    True when ``x`` is a JAX array, when ``f`` is a ``jax.jit``-wrapped function, or when
-    the names its code reads (globals, closure cells, nested functions) include a JAX
-    module, a JAX function or a JAX array. A ``False`` answer is not a proof: the numpy
-    engine should still hand over to the JAX front-end when JAX code touches a traced
-    array (see :func:`exception_came_from_jax`).
-    """
-    if x is not None and is_jax_array(x):
-        return True
-    if _depth > 3 or f is None:
-        return False
-    if hasattr(f, "lower") and hasattr(f, "trace") and _is_jax_object(f):  # jax.jit(...)
-        return True
-    if isinstance(f, __import__("functools").partial):
-        return looks_like_jax_function(f.func, None, _depth + 1) or any(
-            _is_jax_object(a) for a in f.args)
-    fn = getattr(f, "__func__", f)
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        call = getattr(type(f), "__call__", None)  # noqa: B004
-        return call is not None and looks_like_jax_function(call, None, _depth + 1)
-    glb = getattr(fn, "__globals__", {})
-    for c in _code_objects(code):
-        for name in c.co_names:
-            if name in glb and _is_jax_object(glb[name]):
-                return True
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            val = cell.cell_contents
-        except ValueError:  # empty cell
-            continue
-        if _is_jax_object(val):
-            return True
-        if callable(val) and getattr(val, "__code__", None) is not None \
-                and looks_like_jax_function(val, None, _depth + 1):
-            return True
-    return False
-
-
-def _code_objects(code: types.CodeType):
-    yield code
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _code_objects(const)
-
-
-def exception_came_from_jax(exc: BaseException) -> bool:
-    """True when ``exc`` was raised inside JAX (e.g. ``jnp.sin`` on a numpy traced array).
-
-    In JAX 0.10, ``jnp`` functions reject unknown array-likes with a ``TypeError`` or
-    ``ValueError`` before any ``__jax_array__`` hook runs, so the numpy engine can use this
-    test to hand the function over to the JAX front-end.
-    """
-    if "__jax_array__" in str(exc):
-        return True
-    tb = exc.__traceback__
-    while tb is not None:
-        mod = tb.tb_frame.f_globals.get("__name__", "")
-        if isinstance(mod, str) and mod.split(".")[0] in ("jax", "jaxlib"):
-            return True
-        tb = tb.tb_next
-    return False
-
-
-
+    return hessian_pattern_of(out, n)

@@ -23,18 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import TracingError
-from ._jax_frontend_core import (
-    Opaque,
-    data,
-    eval_closed_jaxpr,
-    is_concrete,
-    is_traced,
-    join,
-    register,
-    same,
-    shape_of,
-)
+from .._errors import TracingError
+from ._interpreter import eval_closed_jaxpr
+from ._registry import register
+from ._values import Opaque, data, is_concrete, is_traced, join, same, shape_of
 
 #: Cap on fixed-point steps for ``while`` loops (each step evaluates the body once).
 MAX_FIXED_POINT_ITERATIONS = 1000
@@ -57,14 +49,14 @@ def _call_rule(*param_names: str):
     return rule
 
 
-register("jit", "pjit", "closed_call", "core_call", "remat", "remat2", "checkpoint",
-         "custom_lin", "shard_map", passthrough=True)(_call_rule("jaxpr", "call_jaxpr"))
-register("custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr",
-         passthrough=True)(_call_rule("call_jaxpr", "fun_jaxpr", "jaxpr"))
+for _name in ("jit", "pjit", "closed_call", "core_call", "remat", "remat2", "checkpoint",
+              "custom_lin", "shard_map"):
+    register(_name, _call_rule("jaxpr", "call_jaxpr"), passthrough=True)
+for _name in ("custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"):
+    register(_name, _call_rule("call_jaxpr", "fun_jaxpr", "jaxpr"), passthrough=True)
 
 
 # ---------------------------------------------------------------- cond
-@register("cond", passthrough=True)
 def _cond(invals, branches, **_):
     index, *ops = invals
     if is_concrete(index):
@@ -74,6 +66,9 @@ def _cond(invals, branches, **_):
     for branch in branches[1:]:
         outs = [join(a, b) for a, b in zip(outs, eval_closed_jaxpr(branch, ops))]
     return outs
+
+
+register("cond", _cond, passthrough=True)
 
 
 # ---------------------------------------------------------------- while
@@ -90,7 +85,6 @@ def _fixed_point_while(body_jaxpr, body_consts, carry):
         "Use lax.scan or lax.fori_loop with static bounds, or pass the pattern explicitly.")
 
 
-@register("while", passthrough=True)
 def _while(invals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, **params):
     cond_consts = invals[:cond_nconsts]
     body_consts = invals[cond_nconsts:cond_nconsts + body_nconsts]
@@ -118,6 +112,9 @@ def _while(invals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, **params)
     return _fixed_point_while(body_jaxpr, body_consts, carry)
 
 
+register("while", _while, passthrough=True)
+
+
 # ---------------------------------------------------------------- scan
 def _slice_all(xs: Any, length: int) -> Any:
     """One element of a scanned-over input that stands for every iteration."""
@@ -141,7 +138,6 @@ def _stack_all(y: Any, length: int) -> Any:
     return np.broadcast_to(np.expand_dims(np.asarray(y), 0), shape).copy()
 
 
-@register("scan", passthrough=True)
 def _scan(invals, jaxpr, length, reverse, num_consts, num_carry, **params):
     consts = list(invals[:num_consts])
     carry = list(invals[num_consts:num_consts + num_carry])
@@ -174,6 +170,9 @@ def _scan(invals, jaxpr, length, reverse, num_consts, num_carry, **params):
         # iterations one by one instead
         return _scan_stepwise(jaxpr, length, reverse, consts, init, xs)
     return carry + [_stack_all(y, length) for y in ys]
+
+
+register("scan", _scan, passthrough=True)
 
 
 def _values_lost(before, after) -> bool:
