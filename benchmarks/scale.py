@@ -433,10 +433,10 @@ def render(results: dict[str, Any], markdown: bool = True) -> str:
     if results.get("exponents"):
         parts += ["", "Growth exponents against nnz (slope of the log-log fit), all sizes: "
                   + ", ".join(f"{k} {v:.2f}" for k, v in results["exponents"].items())
-                  + ". The last three are references, not stages: f itself, J(x) in units "
-                    "of f (0: J(x) grows exactly as f does), and copying nnz doubles from "
-                    "one existing array to another, which shows the machine's own growth "
-                    "from cache-resident to memory-bound sizes."]
+                  + ". References, not stages: `f(x) itself`; `J(x) / f(x)`, J(x) in "
+                    "units of f (0: J(x) grows exactly as f does); `copy nnz doubles` from "
+                    "one existing array to another, the machine's own growth from "
+                    "cache-resident to memory-bound sizes."]
     faults = [s for s in results["sizes"] if s.get("f_minflt") is not None]
     if faults:
         parts += ["", "Minor page faults (memory the kernel maps in and zeroes) per f(x) "
