@@ -6,7 +6,8 @@ pipeline ``sparsead.prepare_jacobian(f, x)`` followed by ``J(x)``:
 
 - the time of each stage (compile = the backend's preparation, detect, color, plan),
   taken from the stage reports on the ``sparsead`` logger, and of the first and the
-  steady ``J(x)``, against the median time of one ``f(x)``;
+  steady ``J(x)``, against the time of one ``f(x)`` (medians of interleaved repeats of
+  ``f(x)``, ``J(x)`` and ``J(x, out=M)``, with the page faults of each);
 - the peak resident memory during each stage above the process's memory once ``f``,
   ``x`` and one ``f(x)`` exist (so f's own allocations are not counted), sampled every
   few milliseconds from ``/proc/self/statm``, and per Jacobian nonzero.
@@ -140,16 +141,16 @@ def median_time(fn: Callable[[], Any], repeats: int,
     return statistics.median(samples)
 
 
-def median_faults(fn: Callable[[], Any], repeats: int) -> int:
-    """Median minor page faults of ``fn()`` (memory the kernel maps in and zeroes)."""
+def cpu_and_faults(fn: Callable[[], Any]) -> tuple[float, int]:
+    """CPU seconds and minor page faults (memory the kernel maps in and zeroes) of
+    ``fn()``."""
     import resource  # noqa: PLC0415  (Unix only)
 
-    samples = []
-    for _ in range(repeats):
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        fn()
-        samples.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-    return int(statistics.median(samples))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    c0 = time.process_time()
+    fn()
+    cpu = time.process_time() - c0
+    return cpu, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 
 def copy_reference(nnz: int, repeats: int) -> float:
@@ -181,8 +182,7 @@ def _measure(N: int, backend: str, repeats: int, sampler: PeakSampler,
     f = _function(backend, N)
     x = problems.brusselator_initial(N)
     f(x)
-    t_f = median_time(lambda: np.asarray(f(x)), max(3, repeats))
-    f_faults = median_faults(lambda: np.asarray(f(x)), max(3, repeats))
+    t_f_before = median_time(lambda: np.asarray(f(x)), max(3, repeats))
     t_copy = copy_reference(int(problems.brusselator_sparsity(N).nnz), max(3, repeats))
     base = rss_bytes()
     sampler.reset()
@@ -204,16 +204,25 @@ def _measure(N: int, backend: str, repeats: int, sampler: PeakSampler,
     recorder.times["first_eval"] = time.process_time() - c0
     recorder.wall["first_eval"] = time.perf_counter() - t0
     recorder.peaks["first_eval"] = sampler.reset() - base
-    t_out = median_time(lambda M=M: J(x, out=M), repeats)
-    J_faults = median_faults(lambda M=M: J(x, out=M), repeats) if backend == "fd" else None
+    # f alone, J(x) and J(x, out=M) interleaved, in the same process state: the ratio
+    # compares like with like (f alone before preparation is kept as f_before_prepare)
+    samples: dict[str, list[tuple[float, int]]] = {"f": [], "J": [], "out": []}
+    for _ in range(max(3, repeats)):
+        samples["f"].append(cpu_and_faults(lambda: np.asarray(f(x))))
+        samples["J"].append(cpu_and_faults(lambda: J(x)))
+        samples["out"].append(cpu_and_faults(lambda M=M: J(x, out=M)))
     del M
-    t_steady = median_time(lambda: J(x), repeats)
+    t_f, t_steady, t_out = (statistics.median(t for t, _ in samples[k])
+                            for k in ("f", "J", "out"))
+    f_faults, J_faults = (int(statistics.median(n for _, n in samples[k]))
+                          for k in ("f", "out"))
     t_steady_wall = median_time(lambda: J(x), 1, time.perf_counter)
     peak_steady = sampler.reset() - base
     nnz = int(J.nnz)
     peak = max(max(recorder.peaks.values()), peak_steady)
     return {"N": N, "n": int(x.size), "nnz": nnz, "backend": backend,
-            "colors": int(J.ncolors), "f": t_f, "prepare_wall": t_prepare,
+            "colors": int(J.ncolors), "f": t_f, "f_before_prepare": t_f_before,
+            "prepare_wall": t_prepare,
             "stages": recorder.times, "stages_wall": recorder.wall,
             "stage_peak_bytes": recorder.peaks, "steady": t_steady,
             "steady_wall": t_steady_wall, "steady_out": t_out, "f_evals_out": t_out / t_f,
@@ -418,7 +427,8 @@ def render(results: dict[str, Any], markdown: bool = True) -> str:
              f"load average {meta['loadavg']} at the start (shared machine: times are "
              f"inflated by other work). Default pipeline `prepare_jacobian(f, x)` (fd "
              f"backend) then `J(x)`, each N in its own process. Times are CPU seconds of "
-             f"the process (medians for `J(x)` and `f(x)`): on a shared machine wall time "
+             f"the process (medians of interleaved repeats of `f(x)`, `J(x)` and "
+             f"`J(x, out=M)`): on a shared machine wall time "
              f"also counts other processes' time slices (both are in the JSON). Memory is "
              f"the peak resident memory above the process with f, x and one f(x).", "",
              table(SIZE_HEADER, size_rows(results["sizes"]))]
