@@ -155,8 +155,8 @@ def group_by_color(colors, start, stop, order, bounds):
 def group_by_color_numpy(colors, start, stop, order, bounds):
     """numpy twin of :func:`group_by_color` (a stable sort; numpy's radix sort for
     up to 2^15 colors)."""
-    keys = colors.astype(np.int16) if stop <= 2**15 and colors.min(initial=0) >= -2**15 \
-        else colors
+    small = colors.size and -2**15 <= colors.min() and colors.max() < 2**15
+    keys = colors.astype(np.int16) if small else colors
     sorted_idx = np.argsort(keys, kind="stable")
     counts = np.searchsorted(colors[sorted_idx], np.arange(start, stop + 1))
     order[:] = sorted_idx[counts[0]:counts[-1]]

@@ -325,11 +325,14 @@ def test_numpy_twin_of_the_flat_index_kernel_matches_the_compiled_one(column):
     np.testing.assert_array_equal(want, ref)
 
 
-@pytest.mark.parametrize("ncolors,start,stop", [(5, 0, 5), (7, 2, 5), (40000, 100, 39000)])
+@pytest.mark.parametrize("ncolors,start,stop", [(5, 0, 5), (7, 2, 5), (40000, 100, 39000),
+                                                (70000, 0, 9)])  # 65536 + 3 is not 3
 def test_group_by_color_kernel_and_twin_list_each_colors_inputs(ncolors, start, stop):
     from sparsead import _kernels as K
 
     colors = np.random.default_rng(4).integers(0, ncolors, 300).astype(np.int32)
+    if ncolors > 2**16 + 3:
+        colors[:4] = [2**16 + 3, 2**15 + 1, 3, 3]  # would wrap to 3 and negative in int16
     # the reference: a pure-Python loop over the colors
     ref = [[j for j in range(colors.size) if colors[j] == c] for c in range(start, stop)]
     size = sum(map(len, ref))
