@@ -131,6 +131,46 @@ def fd_kernels(size: int):
     return fd_steps, perturb, gather_divide
 
 
+@njit(cache=True, nogil=True)
+def group_by_color(colors, start, stop, order, bounds):
+    """Counting sort: ``order`` lists the inputs of colors ``start..stop-1``, color by
+    color and increasing within a color, ``bounds[c]:bounds[c+1]`` those of color
+    ``start + c``; inputs of other colors are left out. O(n + colors), in place."""
+    bounds[:] = 0
+    for j in range(colors.size):
+        c = colors[j]
+        if start <= c < stop:
+            bounds[c - start + 1] += 1
+    for c in range(stop - start):
+        bounds[c + 1] += bounds[c]
+    fill = bounds[:-1].copy()
+    for j in range(colors.size):
+        c = colors[j]
+        if start <= c < stop:
+            order[fill[c - start]] = j
+            fill[c - start] += 1
+    return order, bounds
+
+
+def group_by_color_numpy(colors, start, stop, order, bounds):
+    """numpy twin of :func:`group_by_color` (a stable sort; numpy's radix sort for
+    up to 2^15 colors)."""
+    small = colors.size and -2**15 <= colors.min() and colors.max() < 2**15
+    keys = colors.astype(np.int16) if small else colors
+    sorted_idx = np.argsort(keys, kind="stable")
+    counts = np.searchsorted(colors[sorted_idx], np.arange(start, stop + 1))
+    order[:] = sorted_idx[counts[0]:counts[-1]]
+    bounds[:] = counts - counts[0]
+    return order, bounds
+
+
+def group_by_color_kernel(size: int):
+    """:func:`group_by_color` or its numpy twin, chosen as :func:`fd_kernels` chooses."""
+    if size < COMPILE_MIN_SIZE and not is_compiled(group_by_color):
+        return group_by_color_numpy
+    return group_by_color
+
+
 def column_row_flat_index_numpy(indptr, indices, colors, column, m, n, flat):
     """numpy twin of :func:`column_row_flat_index`."""
     rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))

@@ -93,11 +93,24 @@ def _color_outputs(fun: Callable[..., Any], args: tuple, shape: tuple, xf: np.nd
     return yp, np.asarray(fun(xp.reshape(shape), *args))
 
 
+class _OutputReused(Exception):
+    """f returned memory that holds its value at x (raised inside the color loop)."""
+
+
+def _check_not_reused(y: np.ndarray, y0: np.ndarray | None) -> np.ndarray:
+    """``y``, unless it may overlap ``y0`` (f writes every result into one buffer of its
+    own): then y0 was overwritten and the loop restarts with a copy of it. A bounds test,
+    O(1); a false alarm only costs that copy."""
+    if y0 is not None and np.may_share_memory(y, y0):
+        raise _OutputReused
+    return y
+
+
 class _FDContext:
     """What :meth:`FiniteDifferences.prepare` caches: the function, shapes and buffers."""
 
     __slots__ = ("f", "grad", "args", "x_shape", "x_dtype", "out_shape", "m", "f_dtype",
-                 "rstep", "buffers", "_seed_cols")
+                 "rstep", "buffers", "_seed_cols", "reuses_output")
 
     def __init__(self, f, grad, args, x_shape, x_dtype, out_shape, f_dtype, rstep):
         self.f, self.grad, self.args = f, grad, tuple(args)
@@ -106,6 +119,9 @@ class _FDContext:
         self.f_dtype, self.rstep = f_dtype, rstep
         self.buffers: dict[tuple, np.ndarray] = {}
         self._seed_cols: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
+        #: per function ("f", "g"): it returned memory it had returned before (an output
+        #: buffer of its own), so the value at x is copied before the next call
+        self.reuses_output: set[str] = set()
 
     def columns_of(self, V: np.ndarray) -> list[np.ndarray]:
         """Variables of each seed row, cached per seed matrix by identity (the pipeline
@@ -209,6 +225,7 @@ class FiniteDifferences(Backend):
                          ctx.f_dtype, ctx.rstep)
         new.buffers = ctx.buffers
         new._seed_cols = ctx._seed_cols
+        new.reuses_output = ctx.reuses_output
         return new
 
     # -- evaluation helpers ----------------------------------------------------------
@@ -232,18 +249,18 @@ class FiniteDifferences(Backend):
             for c in range(P.shape[0]):
                 xc.real = xf
                 xc.imag = P[c]
-                out[c] = fun(ctx, xc.reshape(shape)).imag
+                out[c] = _check_not_reused(fun(ctx, xc.reshape(shape)), y0).imag
             return out
         xp = ctx.buffer((xf.size,), xf.dtype)
         for c in range(P.shape[0]):
             np.add(xf, P[c], out=xp)
-            yp = fun(ctx, xp.reshape(shape))
+            yp = _check_not_reused(fun(ctx, xp.reshape(shape)), y0)
             if self.method == "forward":
                 np.subtract(yp, y0, out=out[c])
             else:
                 out[c] = yp  # copy before xp is reused for the backward point
                 np.subtract(xf, P[c], out=xp)
-                out[c] -= fun(ctx, xp.reshape(shape))
+                out[c] -= _check_not_reused(fun(ctx, xp.reshape(shape)), y0)
         return out
 
     def _generic(self, ctx, which, x, y0, V, m):
@@ -290,20 +307,20 @@ class FiniteDifferences(Backend):
                 xc.real = xf
                 xc.imag = 0
                 xc.imag[cols[c]] = h[cols[c]]
-                D[c] = fun(ctx, xc.reshape(shape)).imag
+                D[c] = _check_not_reused(fun(ctx, xc.reshape(shape)), y0).imag
         else:
             xp = ctx.buffer((xf.size,), xf.dtype)
             # perturb copies all of x for each color: an f that writes into its input
             # cannot corrupt the points of later colors
             for c in range(V.shape[0]):
                 perturb(xf, h, cols[c], 1.0, xp)
-                yp = fun(ctx, xp.reshape(shape))
+                yp = _check_not_reused(fun(ctx, xp.reshape(shape)), y0)
                 if self.method == "forward":
                     np.subtract(yp, y0, out=D[c])
                 else:
                     D[c] = yp  # copied before xp is reused for the backward point
                     perturb(xf, h, cols[c], -1.0, xp)
-                    D[c] -= fun(ctx, xp.reshape(shape))
+                    D[c] -= _check_not_reused(fun(ctx, xp.reshape(shape)), y0)
         if out is None:
             out = np.empty(flat_index.size, dtype=dtype)
         return gather_divide(D.reshape(-1), flat_index, divisor, entry_input, out)
@@ -318,13 +335,14 @@ class FiniteDifferences(Backend):
                  for c in range(D.shape[0])]
         what = "f" if which == "f" else "grad"
         for c, outputs in enumerate(map_colors(self.executor, _color_outputs, tasks, what)):
+            outputs = [_check_not_reused(check(ctx, y), y0) for y in outputs]
             if self.method == "complex":
-                D[c] = check(ctx, outputs[0]).imag
+                D[c] = outputs[0].imag
             elif self.method == "forward":
-                np.subtract(check(ctx, outputs[0]), y0, out=D[c])
+                np.subtract(outputs[0], y0, out=D[c])
             else:
-                D[c] = check(ctx, outputs[0])
-                D[c] -= check(ctx, outputs[1])
+                D[c] = outputs[0]
+                D[c] -= outputs[1]
 
     def _check_x(self, ctx, x):
         x = np.asarray(x)
@@ -335,13 +353,32 @@ class FiniteDifferences(Backend):
 
     # -- the protocol ------------------------------------------------------------------
 
+    def _around_primal(self, ctx, which, x, differences):
+        """``(y0, differences(y0))`` with ``y0`` = f(x) (or grad(x)).
+
+        y0 is held while f runs at the perturbed points. An f that writes every result
+        into one buffer of its own would overwrite it (a zero Jacobian, a wrong value):
+        the loop detects that (:func:`_check_not_reused`), and the evaluation restarts
+        with a copy of y0, which this context then makes on every call.
+        """
+        fun = self._f if which == "f" else self._g
+        for _ in range(2):
+            y0 = fun(ctx, x)
+            if which in ctx.reuses_output:
+                y0 = y0.copy()
+            try:
+                return y0, differences(y0)
+            except _OutputReused:
+                ctx.reuses_output.add(which)
+        raise AssertionError("unreachable: a copied y0 is never reused")  # pragma: no cover
+
     def value(self, ctx, x):
         return self._f(ctx, self._check_x(ctx, x))
 
     def jvp(self, ctx, x, V):
         x = self._check_x(ctx, x)
-        y0 = self._f(ctx, x)
-        return y0, self._generic(ctx, "f", x, y0, V, ctx.m)
+        return self._around_primal(ctx, "f", x,
+                                   lambda y0: self._generic(ctx, "f", x, y0, V, ctx.m))
 
     def gradient(self, ctx, x):
         x = self._check_x(ctx, x)
@@ -354,8 +391,8 @@ class FiniteDifferences(Backend):
         x = self._check_x(ctx, x)
         if ctx.grad is None:
             raise UnsupportedProductError("the 'fd' backend needs grad= for Hessians")
-        g0 = self._g(ctx, x)
-        return self._generic(ctx, "g", x, g0, V, g0.size)
+        return self._around_primal(
+            ctx, "g", x, lambda g0: self._generic(ctx, "g", x, g0, V, g0.size))[1]
 
     def products(self, ctx, x, request: ProductRequest, out=None):
         """Gathered requests (with ``entry_input``) take scipy's per-variable step, read
@@ -369,12 +406,12 @@ class FiniteDifferences(Backend):
             return super().products(ctx, x, request, out)
         x = self._check_x(ctx, x)
         if request.kind == "jvp":
-            y0 = self._f(ctx, x)
-            return y0, self._entries(ctx, "f", x, y0, request.seeds, request.flat_index,
-                                     request.entry_input, ctx.m, out)
+            return self._around_primal(ctx, "f", x, lambda y0: self._entries(
+                ctx, "f", x, y0, request.seeds, request.flat_index, request.entry_input,
+                ctx.m, out))
         if ctx.grad is None:
             raise UnsupportedProductError("the 'fd' backend needs grad= for Hessians")
-        g0 = self._g(ctx, x)
-        vals = self._entries(ctx, "g", x, g0, request.seeds, request.flat_index,
-                             request.entry_input, g0.size, out)
+        vals = self._around_primal(ctx, "g", x, lambda g0: self._entries(
+            ctx, "g", x, g0, request.seeds, request.flat_index, request.entry_input, g0.size,
+            out))[1]
         return (self._f(ctx, x) if request.want_value else None), vals

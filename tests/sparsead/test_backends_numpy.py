@@ -86,6 +86,50 @@ def test_fd_generic_hvp_with_grad():
     assert val == pytest.approx(2.0 + 8.0) and np.allclose(g, grad(x))
 
 
+def _buffer_writer(fun, size):
+    """``fun`` rewritten the way a careful user might: every result written into one
+    output buffer of its own, which is returned (and overwritten by the next call)."""
+    buf = np.empty(size, dtype=complex)
+
+    def f(x):
+        out = buf[:size] if np.iscomplexobj(x) else buf.real
+        out[...] = fun(x)
+        return out
+    return f
+
+
+@pytest.mark.parametrize("method", ["forward", "central", "complex"])
+def test_fd_with_an_f_that_reuses_its_output_buffer(method):
+    # each result lands in f's one buffer: the value at x must be copied before the
+    # perturbed points overwrite it (it used to give a zero Jacobian and a wrong value)
+    fun = lambda x: np.array([x[0] * x[1], np.sin(x[2]), x[1] + x[2] ** 2])  # noqa: E731
+    x = np.array([0.5, -1.5, 0.2])
+    dense = np.array([[x[1], x[0], 0], [0, 0, np.cos(x[2])], [0, 1, 2 * x[2]]])
+    J = sparsead.prepare_jacobian(_buffer_writer(fun, 3), x,
+                                  backend=FiniteDifferences(method), sparsity=dense != 0)
+    for _ in range(2):  # detected on the first call, copied from then on
+        y, M = J.value_and_jacobian(x)
+        np.testing.assert_allclose(M.toarray(), dense, rtol=1e-6, atol=1e-8)
+        np.testing.assert_array_equal(y, fun(x))
+    be = FiniteDifferences(method)
+    ctx = be.prepare(_buffer_writer(fun, 3), x)
+    y, JV = be.jvp(ctx, x, np.eye(3))
+    np.testing.assert_allclose(JV, dense.T, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(y, fun(x))
+
+
+def test_fd_hessian_with_a_grad_that_reuses_its_output_buffer():
+    grad = lambda x: np.array([2 * x[0] * x[1], x[0] ** 2 + 3 * x[1] ** 2])  # noqa: E731
+    x = np.array([1.0, 2.0])
+    H = np.array([[2 * x[1], 2 * x[0]], [2 * x[0], 6 * x[1]]])
+    be = FiniteDifferences("forward", grad=_buffer_writer(grad, 2))
+    ctx = be.prepare(lambda x: x[0] ** 2 * x[1] + x[1] ** 3, x, kinds=frozenset({"hvp"}))
+    np.testing.assert_allclose(be.hvp(ctx, x, np.eye(2)), H, rtol=1e-6)
+    got = sparsead.hessian(lambda x: x[0] ** 2 * x[1] + x[1] ** 3, x, backend=be,
+                           sparsity=np.ones((2, 2), dtype=bool))
+    np.testing.assert_allclose(got.toarray(), H, rtol=1e-6)
+
+
 def test_fd_errors():
     be = FiniteDifferences()
     with pytest.raises(sparsead.UnsupportedProductError, match="grad="):
@@ -279,3 +323,20 @@ def test_numpy_twin_of_the_flat_index_kernel_matches_the_compiled_one(column):
     ref = colors[indices] * 30 + rows if column else colors[rows] * 20 + indices
     np.testing.assert_array_equal(got, ref)
     np.testing.assert_array_equal(want, ref)
+
+
+@pytest.mark.parametrize("ncolors,start,stop", [(5, 0, 5), (7, 2, 5), (40000, 100, 39000),
+                                                (70000, 0, 9)])  # 65536 + 3 is not 3
+def test_group_by_color_kernel_and_twin_list_each_colors_inputs(ncolors, start, stop):
+    from sparsead import _kernels as K
+
+    colors = np.random.default_rng(4).integers(0, ncolors, 300).astype(np.int32)
+    if ncolors > 2**16 + 3:
+        colors[:4] = [2**16 + 3, 2**15 + 1, 3, 3]  # would wrap to 3 and negative in int16
+    # the reference: a pure-Python loop over the colors
+    ref = [[j for j in range(colors.size) if colors[j] == c] for c in range(start, stop)]
+    size = sum(map(len, ref))
+    for kernel in (K.group_by_color, K.group_by_color_numpy):
+        order, bounds = kernel(colors, start, stop, np.empty(size, np.int32),
+                               np.empty(stop - start + 1, np.int64))
+        assert [order[bounds[c]:bounds[c + 1]].tolist() for c in range(stop - start)] == ref
