@@ -25,9 +25,8 @@ Modules
 ``torch``         The torch front-end: aten graphs interpreted on the engine (subpackage).
 """
 
-from . import _functions, _products, _reductions  # noqa: F401  (register numpy handlers)
 from ._api import hessian_sparsity, jacobian_sparsity
 from ._errors import TracingError
-from ._patching import user_namespaces
+from ._user_code import user_namespaces
 
 __all__ = ["jacobian_sparsity", "hessian_sparsity", "TracingError", "user_namespaces"]

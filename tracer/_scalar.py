@@ -1,16 +1,35 @@
 """Traced scalars for loop-style code: frozensets instead of CSR arrays.
 
 Indexing a traced array down to one element gives a :class:`TracedScalar`. Its arithmetic
-is plain Python set work (a few hundred nanoseconds per operation), which keeps
-element-by-element loops within a small factor of the same loop on floats.
+is plain Python set work, which keeps element-by-element loops within a small factor of
+the same loop on floats. Every operation takes its derivative flags from the tables of
+:mod:`tracer._derivatives` (the rules the array engine uses too) and builds its result
+with :func:`_unary_result` / :func:`_binary_result`. Operations with arrays, lists and
+other operands that are not numbers go through numpy to the array engine.
 """
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
-from ._derivatives import SELECTING, ZERO_ANNIHILATORS, rule_of, ufunc_name
-from ._errors import TracingError, control_flow_error, conversion_error, unsupported_error
+from ._derivatives import (
+    BINARY_RULES,
+    SELECTING,
+    UNARY_RULES,
+    ZERO_ANNIHILATORS,
+    rule_of,
+    ufunc_name,
+)
+from ._errors import (
+    TracingError,
+    _JaxCodeDetected,
+    control_flow_error,
+    conversion_error,
+    float_conversion_error,
+    unsupported_error,
+)
 
 NO_SET: frozenset = frozenset()
 _NUMS = {float, int, np.float64, np.float32, np.int64, np.int32, bool, np.bool_}
@@ -43,6 +62,30 @@ def scalar_from_row(arr, pos: int) -> "TracedScalar":
     return TracedScalar(deps, pairs, value, arr._s)
 
 
+def _arithmetic(ufunc, value_op, reflected: bool):
+    """The operator method ``a <op> b`` for ``ufunc``: the rule is the table's, the value is
+    Python's arithmetic on the two values (as for floats); zeros that cut the product,
+    and operands that are not numbers, go through :func:`_generic`."""
+    rule = BINARY_RULES[ufunc]
+    cut = ZERO_ANNIHILATORS.get(ufunc, ())
+    cut_a, cut_b = 0 in cut, 1 in cut
+
+    def method(self, o):
+        a, b = (o, self) if reflected else (self, o)
+        ta, tb = type(a), type(b)
+        if not ((ta is TracedScalar or ta in _NUMS) and (tb is TracedScalar or tb in _NUMS)) \
+                or (cut_a and _is_constant_zero(a)) or (cut_b and _is_constant_zero(b)):
+            return _generic(ufunc, (a, b))
+        va = a.value if ta is TracedScalar else a
+        vb = b.value if tb is TracedScalar else b
+        value = None if va is None or vb is None else value_op(va, vb)
+        return _binary_result(rule, a, b, value, self.s)
+
+    method.__name__ = f"__{'r' if reflected else ''}{value_op.__name__}__"
+    method.__doc__ = f"``np.{ufunc.__name__}`` by its rule in the derivative table."
+    return method
+
+
 class TracedScalar:
     """One traced number: input-index set, pair set (Hessian mode), value (local mode)."""
 
@@ -62,65 +105,13 @@ class TracedScalar:
     def __repr__(self):
         return f"TracedScalar(deps={sorted(self.deps)}, value={self.value})"
 
-    # ----- fast arithmetic -----
-    def __add__(self, o):
-        if type(o) is TracedScalar:
-            sd, od = self.deps, o.deps
-            d = sd if (sd is od or not od) else (od if not sd else sd | od)
-            p = None if self.pairs is None else self.pairs | o.pairs
-            v = None if self.value is None or o.value is None else self.value + o.value
-            return TracedScalar(d, p, v, self.s)
-        if type(o) in _NUMS:
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else self.value + o, self.s)
-        return _generic(np.add, (self, o))
-
-    def __radd__(self, o):
-        if type(o) in _NUMS:
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else o + self.value, self.s)
-        return _generic(np.add, (o, self))
-
-    def __sub__(self, o):
-        if type(o) is TracedScalar:
-            sd, od = self.deps, o.deps
-            d = sd if (sd is od or not od) else (od if not sd else sd | od)
-            p = None if self.pairs is None else self.pairs | o.pairs
-            v = None if self.value is None or o.value is None else self.value - o.value
-            return TracedScalar(d, p, v, self.s)
-        if type(o) in _NUMS:
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else self.value - o, self.s)
-        return _generic(np.subtract, (self, o))
-
-    def __rsub__(self, o):
-        if type(o) in _NUMS:
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else o - self.value, self.s)
-        return _generic(np.subtract, (o, self))
-
-    def __mul__(self, o):
-        if type(o) is TracedScalar:
-            s = self.s
-            sd, od = self.deps, o.deps
-            if not sd or not od:  # a dependence-free factor may be an exact 0
-                return _generic(np.multiply, (self, o))
-            d = sd if (sd is od or not od) else (od if not sd else sd | od)
-            p = None
-            if self.pairs is not None:
-                p = self.pairs | o.pairs | cross_pairs(sd, od, s.n)
-            v = None if self.value is None or o.value is None else self.value * o.value
-            return TracedScalar(d, p, v, s)
-        if type(o) in _NUMS and o:  # o == 0 (not NaN) cuts: see _generic
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else self.value * o, self.s)
-        return _generic(np.multiply, (self, o))
-
-    def __rmul__(self, o):
-        if type(o) in _NUMS and o:  # o == 0 (not NaN) cuts: see _generic
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else o * self.value, self.s)
-        return _generic(np.multiply, (o, self))
+    # ----- arithmetic: every rule comes from the derivative table -----
+    __add__ = _arithmetic(np.add, operator.add, False)
+    __radd__ = _arithmetic(np.add, operator.add, True)
+    __sub__ = _arithmetic(np.subtract, operator.sub, False)
+    __rsub__ = _arithmetic(np.subtract, operator.sub, True)
+    __mul__ = _arithmetic(np.multiply, operator.mul, False)
+    __rmul__ = _arithmetic(np.multiply, operator.mul, True)
 
     def __truediv__(self, o):
         return _generic(np.divide, (self, o))
@@ -153,8 +144,8 @@ class TracedScalar:
         return _generic(np.multiply, (self, o))
 
     def __neg__(self):
-        return TracedScalar(self.deps, self.pairs,
-                            None if self.value is None else -self.value, self.s)
+        return _unary_result(UNARY_RULES[np.negative], self,
+                             None if self.value is None else -self.value, self.s)
 
     def __pos__(self):
         return self
@@ -201,7 +192,6 @@ class TracedScalar:
         return bool(self.value)
 
     def __float__(self):
-        from ._errors import float_conversion_error
         raise float_conversion_error("float() (or a math-module function such as math.sin)")
 
     def __int__(self):
@@ -222,7 +212,6 @@ class TracedScalar:
         raise conversion_error(".item()")
 
     def __jax_array__(self):
-        from ._errors import _JaxCodeDetected
         raise _JaxCodeDetected()
 
     # ----- array-like basics -----
@@ -253,25 +242,63 @@ class TracedScalar:
         return _generic(np.trunc, (self,))
 
     def reshape(self, *shape):
-        from ._array import scalar_to_array
-        return np.reshape(scalar_to_array(self), shape[0] if len(shape) == 1 else shape)
+        return np.reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def ravel(self):
-        from ._array import scalar_to_array
-        return np.ravel(scalar_to_array(self))
+        return np.ravel(self)
 
     def sum(self, *args, **kwargs):
         return self
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method == "__call__" and not kwargs:
-            return _generic(ufunc, inputs)
-        from ._array import array_ufunc
-        return array_ufunc(ufunc, method, inputs, kwargs)
+    # __array_ufunc__ and __array_function__ (arrays, lists, numpy functions) are installed
+    # by tracer._operators, which hands what scalar_ufunc cannot do to the array engine.
 
-    def __array_function__(self, func, types, args, kwargs):
-        from ._array import array_function
-        return array_function(func, args, kwargs)
+
+def _union(a: frozenset, b: frozenset) -> frozenset:
+    """``a | b``, without a new set when one side is empty or both are the same set."""
+    if a is b or not b:
+        return a
+    if not a:
+        return b
+    return a | b
+
+
+def _unary_result(rule, x: TracedScalar, value, session):
+    """``f(x)`` for a traced scalar ``x``, by the unary rule ``(d1, d2)`` of ``f``."""
+    d1, d2 = rule
+    if not d1:
+        if value is not None:
+            return value
+        return TracedScalar(NO_SET, NO_SET if session.hessian else None, None, session)
+    pairs = None
+    if session.hessian:
+        pairs = x.pairs | self_pairs(x.deps, session.n) if d2 else x.pairs
+    return TracedScalar(x.deps, pairs, value, session)
+
+
+def _binary_result(rule, a, b, value, session):
+    """``f(a, b)`` for traced scalars and numbers, by the binary rule ``(da, db, daa, dbb,
+    dab)`` of ``f`` (see :mod:`tracer._derivatives`). A result without dependence and with
+    a known value is that plain value."""
+    da, db, daa, dbb, dab = rule
+    ta = type(a) is TracedScalar
+    tb = type(b) is TracedScalar
+    ad = a.deps if ta else NO_SET
+    bd = b.deps if tb else NO_SET
+    deps = _union(ad if da else NO_SET, bd if db else NO_SET)
+    pairs = None
+    if session.hessian:
+        n = session.n
+        pairs = _union(a.pairs if ta and da else NO_SET, b.pairs if tb and db else NO_SET)
+        if daa and ad:
+            pairs = pairs | self_pairs(ad, n)
+        if dbb and bd:
+            pairs = pairs | self_pairs(bd, n)
+        if dab and ad and bd:
+            pairs = pairs | cross_pairs(ad, bd, n)
+    if not deps and not pairs and value is not None:
+        return value
+    return TracedScalar(deps, pairs, value, session)
 
 
 def _value(x):
@@ -287,83 +314,58 @@ def _is_constant_zero(x) -> bool:
     return x == 0
 
 
-def _generic(ufunc, inputs):
-    """A ufunc on scalar operands, by the derivative table; arrays go to the array engine."""
+def scalar_ufunc(ufunc, inputs):
+    """``ufunc(*inputs)`` on traced scalars and plain numbers, by the derivative table.
+
+    Returns NotImplemented when the array engine must do it: an operand that is neither
+    (an array, a list...), a ufunc with several outputs, or ``np.matmul``.
+    """
     session = None
     for x in inputs:
         if type(x) is TracedScalar:
             session = x.s
         elif not (type(x) in _NUMS or isinstance(x, (int, float, np.number))):
-            from ._array import ufunc_call
-            return ufunc_call(ufunc, inputs)
+            return NotImplemented
     if ufunc is np.round:  # np.round is a function, not a ufunc: zero derivative
         ufunc = np.rint
     if ufunc.nout != 1:
-        from ._array import ufunc_call
-        return ufunc_call(ufunc, inputs)
+        return NotImplemented
     rule = rule_of(ufunc)
     zero_product = ufunc in ZERO_ANNIHILATORS and any(_is_constant_zero(inputs[k])
                                                       for k in ZERO_ANNIHILATORS[ufunc])
     if zero_product:
         rule = (False,) * 5  # 0 * x, 0 / x: an exact 0 without dependence
     if rule is None:
-        if ufunc in (np.matmul,):
-            from ._array import ufunc_call
-            return ufunc_call(ufunc, inputs)
+        if ufunc is np.matmul:
+            return NotImplemented
         raise unsupported_error(f"the ufunc {ufunc_name(ufunc)}")
     vals = [_value(x) for x in inputs]
-    known = all(v is not None for v in vals)
     value = None
-    if known:
+    if all(v is not None for v in vals):
         with np.errstate(all="ignore"):
             value = ufunc(*vals)
         value = value.item() if isinstance(value, np.generic) else value
     elif zero_product:  # 0 * x is 0 for every finite x
-        value, known = 0.0, True
-    if ufunc.nin == 2 and all(r is False for r in rule):
-        # comparisons and friends: no dependence; known values give a plain bool
-        if known:
-            return value
-        return TracedScalar(NO_SET, None if not session.hessian else NO_SET, None, session)
-    n = session.n
-    hess = session.hessian
+        value = 0.0
     if ufunc.nin == 1:
-        (x,) = inputs
-        d1, d2 = rule
-        if not d1:
-            if known:
-                return value
-            return TracedScalar(NO_SET, NO_SET if hess else None, None, session)
-        pairs = None
-        if hess:
-            pairs = x.pairs | self_pairs(x.deps, n) if d2 else x.pairs
-        return TracedScalar(x.deps, pairs, value, session)
-    a, b = inputs
-    da, db, daa, dbb, dab = rule
-    ad = a.deps if type(a) is TracedScalar else NO_SET
-    bd = b.deps if type(b) is TracedScalar else NO_SET
-    if ufunc in SELECTING and known:
+        return _unary_result(rule, inputs[0], value, session)
+    if ufunc in SELECTING and value is not None and not zero_product:
+        # local mode: the result follows the larger (or smaller) operand; ties take both
         va, vb = vals
         if ufunc in (np.maximum, np.fmax):
             ta, tb = not (vb > va), not (va > vb)
         else:
             ta, tb = not (vb < va), not (va < vb)
-        da, db, daa, dbb, dab = ta, tb, False, False, False
-    deps = (ad if da else NO_SET) | (bd if db else NO_SET)
-    pairs = None
-    if hess:
-        ap = a.pairs if type(a) is TracedScalar else NO_SET
-        bp = b.pairs if type(b) is TracedScalar else NO_SET
-        pairs = (ap if da else NO_SET) | (bp if db else NO_SET)
-        if daa:
-            pairs = pairs | self_pairs(ad, n)
-        if dbb:
-            pairs = pairs | self_pairs(bd, n)
-        if dab:
-            pairs = pairs | cross_pairs(ad, bd, n)
-    if not deps and not pairs and known:
-        return value
-    return TracedScalar(deps, pairs, value, session)
+        rule = (ta, tb, False, False, False)
+    return _binary_result(rule, inputs[0], inputs[1], value, session)
+
+
+def _generic(ufunc, inputs):
+    """``ufunc(*inputs)`` with at least one traced scalar among the inputs."""
+    r = scalar_ufunc(ufunc, inputs)
+    if r is NotImplemented:  # numpy hands it to the array engine (TracedScalar.__array_ufunc__)
+        return ufunc(*inputs)
+    return r
 
 
 def _object_loop_method(ufunc):
