@@ -2,10 +2,10 @@
 
 Indexing a traced array down to one element gives a :class:`TracedScalar`. Its arithmetic
 is plain Python set work, which keeps element-by-element loops within a small factor of
-the same loop on floats. Every operation takes its derivative flags from the tables of
-:mod:`tracer._derivatives` (the rules the array engine uses too) and builds its result
-with :func:`_unary_result` / :func:`_binary_result`. Operations with arrays, lists and
-other operands that are not numbers go through numpy to the array engine.
+the same loop on floats. Every ufunc (and operator) runs the implementation that
+:func:`_unary` / :func:`_binary` build from its rule in the tables of
+:mod:`tracer._derivatives`, the rules the array engine uses too. Operations with arrays,
+lists and other operands that are not numbers go through numpy to the array engine.
 """
 
 from __future__ import annotations
@@ -14,14 +14,7 @@ import operator
 
 import numpy as np
 
-from ._derivatives import (
-    BINARY_RULES,
-    SELECTING,
-    UNARY_RULES,
-    ZERO_ANNIHILATORS,
-    rule_of,
-    ufunc_name,
-)
+from ._derivatives import SELECTING, ZERO_ANNIHILATORS, rule_of, ufunc_name
 from ._errors import (
     TracingError,
     _JaxCodeDetected,
@@ -33,6 +26,7 @@ from ._errors import (
 
 NO_SET: frozenset = frozenset()
 _NUMS = {float, int, np.float64, np.float32, np.int64, np.int32, bool, np.bool_}
+_NUMBERS = (int, float, np.number)
 
 
 def self_pairs(d, n):
@@ -62,28 +56,156 @@ def scalar_from_row(arr, pos: int) -> "TracedScalar":
     return TracedScalar(deps, pairs, value, arr._s)
 
 
-def _arithmetic(ufunc, value_op, reflected: bool):
-    """The operator method ``a <op> b`` for ``ufunc``: the rule is the table's, the value is
-    Python's arithmetic on the two values (as for floats); zeros that cut the product,
-    and operands that are not numbers, go through :func:`_generic`."""
-    rule = BINARY_RULES[ufunc]
+def _binary(ufunc, value_op=None, reflected: bool = False):
+    """The implementation of the binary ufunc ``ufunc`` on traced scalars and numbers.
+
+    Built once per ufunc from its rule ``(da, db, daa, dbb, dab)`` in
+    :data:`~tracer._derivatives.BINARY_RULES`: ``G = (da ? G_a) | (db ? G_b)``, ``P = (da ?
+    P_a) | (db ? P_b) | (daa ? G_a x G_a) | (dbb ? G_b x G_b) | (dab ? G_a x G_b)``. An exact
+    constant zero at a position of :data:`~tracer._derivatives.ZERO_ANNIHILATORS` gives an
+    exact zero without dependence; selecting ufuncs (``maximum``...) with known values
+    follow the selected operand. The value is ``value_op(va, vb)`` (Python's arithmetic,
+    for the operators) or the ufunc's. A result without dependence and with a known value
+    is that plain value. The returned function takes ``(a, b)``, or ``(b, a)`` when
+    ``reflected`` (the signature of ``__radd__`` and friends; then ``value_op`` is given).
+    """
+    rule = da, db, daa, dbb, _ = rule_of(ufunc)
     cut = ZERO_ANNIHILATORS.get(ufunc, ())
     cut_a, cut_b = 0 in cut, 1 in cut
+    selecting = ufunc in SELECTING
+    both = da and db
+    direct = not selecting and not cut  # two traced scalars need no check of the values
+    cuts = not selecting and bool(cut)  # ... or only that none is an exact constant zero
+    takes_larger = ufunc in (np.maximum, np.fmax)
+    # with a number on the other side, these operands' sets pass through unchanged
+    a_passes = da and not daa and not selecting
+    b_passes = db and not dbb and not selecting
 
-    def method(self, o):
-        a, b = (o, self) if reflected else (self, o)
-        ta, tb = type(a), type(b)
-        if not ((ta is TracedScalar or ta in _NUMS) and (tb is TracedScalar or tb in _NUMS)) \
-                or (cut_a and _is_constant_zero(a)) or (cut_b and _is_constant_zero(b)):
-            return _generic(ufunc, (a, b))
-        va = a.value if ta is TracedScalar else a
-        vb = b.value if tb is TracedScalar else b
-        value = None if va is None or vb is None else value_op(va, vb)
-        return _binary_result(rule, a, b, value, self.s)
+    def apply(a, b):
+        kind_a, kind_b = type(a), type(b)
+        # the hot paths of loops first: two traced scalars, a traced scalar and a number
+        if kind_b is TracedScalar and kind_a is TracedScalar \
+                and (direct or (cuts and a.deps and b.deps)):
+            ad, bd = a.deps, b.deps
+            if both:
+                deps = ad if (ad is bd or not bd) else (bd if not ad else ad | bd)
+            else:
+                deps = ad if da else (bd if db else NO_SET)
+            # (pairs are None exactly outside Hessian mode)
+            pairs = None if a.pairs is None else _pairs(rule, a, b, a.s)
+            va, vb = a.value, b.value
+            value = None if va is None or vb is None else (
+                value_op(va, vb) if value_op is not None else _ufunc_value(ufunc, va, vb))
+            if not deps and value is not None and not pairs:
+                return value
+            return TracedScalar(deps, pairs, value, a.s)
+        elif kind_a is TracedScalar and kind_b in _NUMS and a_passes and not (cut_b and b == 0):
+            va = a.value
+            value = None if va is None else (
+                value_op(va, b) if value_op is not None else _ufunc_value(ufunc, va, b))
+            if value is not None and not a.deps and not a.pairs:
+                return value
+            return TracedScalar(a.deps, a.pairs, value, a.s)
+        elif kind_b is TracedScalar and kind_a in _NUMS and b_passes and not (cut_a and a == 0):
+            vb = b.value
+            value = None if vb is None else (
+                value_op(a, vb) if value_op is not None else _ufunc_value(ufunc, a, vb))
+            if value is not None and not b.deps and not b.pairs:
+                return value
+            return TracedScalar(b.deps, b.pairs, value, b.s)
+        else:
+            ta = kind_a is TracedScalar
+            tb = kind_b is TracedScalar
+            if not ((ta or kind_a in _NUMS or isinstance(a, _NUMBERS))
+                    and (tb or kind_b in _NUMS or isinstance(b, _NUMBERS))):
+                return _generic(ufunc, (a, b))
+            va = a.value if ta else a
+            vb = b.value if tb else b
+            value = None if va is None or vb is None else (
+                value_op(va, vb) if value_op is not None else _ufunc_value(ufunc, va, vb))
+            if (cut_a and ((not a.deps and not a.pairs and va == 0) if ta else a == 0)) or \
+                    (cut_b and ((not b.deps and not b.pairs and vb == 0) if tb else b == 0)):
+                return 0.0 if value is None else value  # 0 * x is 0 for every finite x
+            flags = rule
+            if selecting and value is not None:
+                # local mode: the result follows the larger (or smaller) operand; ties: both
+                if takes_larger:
+                    flags = (not (vb > va), not (va > vb), False, False, False)
+                else:
+                    flags = (not (vb < va), not (va < vb), False, False, False)
+            fa, fb = flags[0], flags[1]
+            ad = a.deps if ta else NO_SET
+            bd = b.deps if tb else NO_SET
+            if fa and fb:
+                deps = ad if (ad is bd or not bd) else (bd if not ad else ad | bd)
+            else:
+                deps = ad if fa else (bd if fb else NO_SET)
+            session = a.s if ta else b.s
+            pairs = _pairs(flags, a, b, session) if session.hessian else None
+            if value is not None and not deps and not pairs:
+                return value
+            return TracedScalar(deps, pairs, value, session)
 
-    method.__name__ = f"__{'r' if reflected else ''}{value_op.__name__}__"
-    method.__doc__ = f"``np.{ufunc.__name__}`` by its rule in the derivative table."
-    return method
+    apply.__name__ = ufunc.__name__
+    apply.__doc__ = f"``np.{ufunc.__name__}`` on traced scalars, by its rule in the table."
+    if not reflected:
+        return apply
+
+    def reflected_apply(b, a):
+        if b_passes and type(a) in _NUMS and not (cut_a and a == 0):  # as in apply, inline
+            vb = b.value
+            value = None if vb is None else value_op(a, vb)
+            if value is not None and not b.deps and not b.pairs:
+                return value
+            return TracedScalar(b.deps, b.pairs, value, b.s)
+        return apply(a, b)
+
+    reflected_apply.__name__ = f"r{ufunc.__name__}"
+    reflected_apply.__doc__ = apply.__doc__
+    return reflected_apply
+
+
+def _pairs(rule, a, b, session) -> frozenset:
+    """The pair set of ``f(a, b)`` by the rule of ``f`` (traced scalars or numbers)."""
+    da, db, daa, dbb, dab = rule
+    ta = type(a) is TracedScalar
+    tb = type(b) is TracedScalar
+    ad = a.deps if ta else NO_SET
+    bd = b.deps if tb else NO_SET
+    n = session.n
+    pairs = _union(a.pairs if da and ta else NO_SET, b.pairs if db and tb else NO_SET)
+    if daa and ad:
+        pairs = pairs | self_pairs(ad, n)
+    if dbb and bd:
+        pairs = pairs | self_pairs(bd, n)
+    if dab and ad and bd:
+        pairs = pairs | cross_pairs(ad, bd, n)
+    return pairs
+
+
+def _unary(ufunc, value_op=None):
+    """The implementation of the unary ufunc ``ufunc`` on a traced scalar, built from its
+    rule ``(d1, d2)`` in :data:`~tracer._derivatives.UNARY_RULES`: ``G = d1 ? G_x``,
+    ``P = (d1 ? P_x) | (d2 ? G_x x G_x)``; the value is ``value_op(v)`` or the ufunc's."""
+    d1, d2 = rule_of(ufunc)
+
+    def apply(x):
+        session = x.s
+        v = x.value
+        value = None if v is None else (
+            value_op(v) if value_op is not None else _ufunc_value(ufunc, v))
+        if not d1:
+            if value is not None:
+                return value
+            return TracedScalar(NO_SET, NO_SET if session.hessian else None, None, session)
+        pairs = None
+        if session.hessian:
+            pairs = x.pairs | self_pairs(x.deps, session.n) if d2 else x.pairs
+        return TracedScalar(x.deps, pairs, value, session)
+
+    apply.__name__ = ufunc.__name__
+    apply.__doc__ = f"``np.{ufunc.__name__}`` on a traced scalar, by its rule in the table."
+    return apply
 
 
 class TracedScalar:
@@ -105,13 +227,14 @@ class TracedScalar:
     def __repr__(self):
         return f"TracedScalar(deps={sorted(self.deps)}, value={self.value})"
 
-    # ----- arithmetic: every rule comes from the derivative table -----
-    __add__ = _arithmetic(np.add, operator.add, False)
-    __radd__ = _arithmetic(np.add, operator.add, True)
-    __sub__ = _arithmetic(np.subtract, operator.sub, False)
-    __rsub__ = _arithmetic(np.subtract, operator.sub, True)
-    __mul__ = _arithmetic(np.multiply, operator.mul, False)
-    __rmul__ = _arithmetic(np.multiply, operator.mul, True)
+    # ----- arithmetic: the implementations built from the derivative table -----
+    __add__ = _binary(np.add, operator.add)
+    __radd__ = _binary(np.add, operator.add, reflected=True)
+    __sub__ = _binary(np.subtract, operator.sub)
+    __rsub__ = _binary(np.subtract, operator.sub, reflected=True)
+    __mul__ = _binary(np.multiply, operator.mul)
+    __rmul__ = _binary(np.multiply, operator.mul, reflected=True)
+    __neg__ = _unary(np.negative, operator.neg)
 
     def __truediv__(self, o):
         return _generic(np.divide, (self, o))
@@ -142,10 +265,6 @@ class TracedScalar:
 
     def __matmul__(self, o):
         return _generic(np.multiply, (self, o))
-
-    def __neg__(self):
-        return _unary_result(UNARY_RULES[np.negative], self,
-                             None if self.value is None else -self.value, self.s)
 
     def __pos__(self):
         return self
@@ -263,55 +382,14 @@ def _union(a: frozenset, b: frozenset) -> frozenset:
     return a | b
 
 
-def _unary_result(rule, x: TracedScalar, value, session):
-    """``f(x)`` for a traced scalar ``x``, by the unary rule ``(d1, d2)`` of ``f``."""
-    d1, d2 = rule
-    if not d1:
-        if value is not None:
-            return value
-        return TracedScalar(NO_SET, NO_SET if session.hessian else None, None, session)
-    pairs = None
-    if session.hessian:
-        pairs = x.pairs | self_pairs(x.deps, session.n) if d2 else x.pairs
-    return TracedScalar(x.deps, pairs, value, session)
+def _ufunc_value(ufunc, *values):
+    with np.errstate(all="ignore"):
+        value = ufunc(*values)
+    return value.item() if isinstance(value, np.generic) else value
 
 
-def _binary_result(rule, a, b, value, session):
-    """``f(a, b)`` for traced scalars and numbers, by the binary rule ``(da, db, daa, dbb,
-    dab)`` of ``f`` (see :mod:`tracer._derivatives`). A result without dependence and with
-    a known value is that plain value."""
-    da, db, daa, dbb, dab = rule
-    ta = type(a) is TracedScalar
-    tb = type(b) is TracedScalar
-    ad = a.deps if ta else NO_SET
-    bd = b.deps if tb else NO_SET
-    deps = _union(ad if da else NO_SET, bd if db else NO_SET)
-    pairs = None
-    if session.hessian:
-        n = session.n
-        pairs = _union(a.pairs if ta and da else NO_SET, b.pairs if tb and db else NO_SET)
-        if daa and ad:
-            pairs = pairs | self_pairs(ad, n)
-        if dbb and bd:
-            pairs = pairs | self_pairs(bd, n)
-        if dab and ad and bd:
-            pairs = pairs | cross_pairs(ad, bd, n)
-    if not deps and not pairs and value is not None:
-        return value
-    return TracedScalar(deps, pairs, value, session)
-
-
-def _value(x):
-    if type(x) is TracedScalar:
-        return x.value
-    return x
-
-
-def _is_constant_zero(x) -> bool:
-    """A plain number, or a dependence-free traced scalar, that is exactly 0 (not NaN)."""
-    if type(x) is TracedScalar:
-        return not x.deps and not x.pairs and x.value is not None and x.value == 0
-    return x == 0
+# The scalar implementation of each ufunc met so far (built from the table on first use).
+_IMPLEMENTATIONS: dict = {}
 
 
 def scalar_ufunc(ufunc, inputs):
@@ -320,44 +398,21 @@ def scalar_ufunc(ufunc, inputs):
     Returns NotImplemented when the array engine must do it: an operand that is neither
     (an array, a list...), a ufunc with several outputs, or ``np.matmul``.
     """
-    session = None
     for x in inputs:
-        if type(x) is TracedScalar:
-            session = x.s
-        elif not (type(x) in _NUMS or isinstance(x, (int, float, np.number))):
+        if not (type(x) is TracedScalar or type(x) in _NUMS or isinstance(x, _NUMBERS)):
             return NotImplemented
     if ufunc is np.round:  # np.round is a function, not a ufunc: zero derivative
         ufunc = np.rint
     if ufunc.nout != 1:
         return NotImplemented
-    rule = rule_of(ufunc)
-    zero_product = ufunc in ZERO_ANNIHILATORS and any(_is_constant_zero(inputs[k])
-                                                      for k in ZERO_ANNIHILATORS[ufunc])
-    if zero_product:
-        rule = (False,) * 5  # 0 * x, 0 / x: an exact 0 without dependence
-    if rule is None:
-        if ufunc is np.matmul:
-            return NotImplemented
-        raise unsupported_error(f"the ufunc {ufunc_name(ufunc)}")
-    vals = [_value(x) for x in inputs]
-    value = None
-    if all(v is not None for v in vals):
-        with np.errstate(all="ignore"):
-            value = ufunc(*vals)
-        value = value.item() if isinstance(value, np.generic) else value
-    elif zero_product:  # 0 * x is 0 for every finite x
-        value = 0.0
-    if ufunc.nin == 1:
-        return _unary_result(rule, inputs[0], value, session)
-    if ufunc in SELECTING and value is not None and not zero_product:
-        # local mode: the result follows the larger (or smaller) operand; ties take both
-        va, vb = vals
-        if ufunc in (np.maximum, np.fmax):
-            ta, tb = not (vb > va), not (va > vb)
-        else:
-            ta, tb = not (vb < va), not (va < vb)
-        rule = (ta, tb, False, False, False)
-    return _binary_result(rule, inputs[0], inputs[1], value, session)
+    impl = _IMPLEMENTATIONS.get(ufunc)
+    if impl is None:
+        if rule_of(ufunc) is None:
+            if ufunc is np.matmul:
+                return NotImplemented
+            raise unsupported_error(f"the ufunc {ufunc_name(ufunc)}")
+        impl = _IMPLEMENTATIONS[ufunc] = _unary(ufunc) if ufunc.nin == 1 else _binary(ufunc)
+    return impl(*inputs)
 
 
 def _generic(ufunc, inputs):
