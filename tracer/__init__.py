@@ -7,8 +7,10 @@ Public API: :func:`jacobian_sparsity`, :func:`hessian_sparsity`, :class:`Tracing
 Tracing state is per thread: while one thread traces, other threads keep numpy's own
 behaviour, and several threads may trace at the same time.
 
-Modules, in layers (each imports only from the layers above it in this list)
+Modules
 -------
+In layers: each module imports only modules above it in this list.
+
 ``_derivatives``  Table: which first/second/cross derivatives of each ufunc can be nonzero.
 ``_math``         Table: the numpy rule of each smooth/piecewise ``math`` function.
 ``_user_code``    Which callers count as user code (:func:`user_namespaces`).
