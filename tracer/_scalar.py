@@ -56,7 +56,7 @@ def scalar_from_row(arr, pos: int) -> "TracedScalar":
     return TracedScalar(deps, pairs, value, arr._s)
 
 
-def _binary(ufunc, value_op=None, reflected: bool = False):
+def _binary(ufunc, value_op=None, reflected: bool = False, operator_method: bool = False):
     """The implementation of the binary ufunc ``ufunc`` on traced scalars and numbers.
 
     Built once per ufunc from its rule ``(da, db, daa, dbb, dab)`` in
@@ -66,103 +66,93 @@ def _binary(ufunc, value_op=None, reflected: bool = False):
     exact zero without dependence; selecting ufuncs (``maximum``...) with known values
     follow the selected operand. The value is ``value_op(va, vb)`` (Python's arithmetic,
     for the operators) or the ufunc's. A result without dependence and with a known value
-    is that plain value. The returned function takes ``(a, b)``, or ``(b, a)`` when
-    ``reflected`` (the signature of ``__radd__`` and friends; then ``value_op`` is given).
+    is that plain value.
+
+    The returned function takes ``(a, b)``. With ``operator_method`` it is the operator
+    method ``(self, other)`` of a traced scalar instead (``other`` is ``a`` when
+    ``reflected``, as for ``__radd__``), with the hot paths of loops inline: two traced
+    scalars, a traced scalar and a number (the rule's flags, specialized).
     """
     rule = da, db, daa, dbb, _ = rule_of(ufunc)
     cut = ZERO_ANNIHILATORS.get(ufunc, ())
     cut_a, cut_b = 0 in cut, 1 in cut
     selecting = ufunc in SELECTING
-    both = da and db
-    direct = not selecting and not cut  # two traced scalars need no check of the values
-    cuts = not selecting and bool(cut)  # ... or only that none is an exact constant zero
     takes_larger = ufunc in (np.maximum, np.fmax)
-    # with a number on the other side, these operands' sets pass through unchanged
-    a_passes = da and not daa and not selecting
-    b_passes = db and not dbb and not selecting
 
     def apply(a, b):
-        kind_a, kind_b = type(a), type(b)
-        # the hot paths of loops first: two traced scalars, a traced scalar and a number
-        if kind_b is TracedScalar and kind_a is TracedScalar \
-                and (direct or (cuts and a.deps and b.deps)):
-            ad, bd = a.deps, b.deps
+        ta = type(a) is TracedScalar
+        tb = type(b) is TracedScalar
+        if not ((ta or type(a) in _NUMS or isinstance(a, _NUMBERS))
+                and (tb or type(b) in _NUMS or isinstance(b, _NUMBERS))):
+            return _generic(ufunc, (a, b))
+        va = a.value if ta else a
+        vb = b.value if tb else b
+        value = None if va is None or vb is None else (
+            value_op(va, vb) if value_op is not None else _ufunc_value(ufunc, va, vb))
+        if (cut_a and ((not a.deps and not a.pairs and va == 0) if ta else a == 0)) or \
+                (cut_b and ((not b.deps and not b.pairs and vb == 0) if tb else b == 0)):
+            return 0.0 if value is None else value  # 0 * x is 0 for every finite x
+        flags = rule
+        if selecting and value is not None:
+            # local mode: the result follows the larger (or smaller) operand; ties: both
+            if takes_larger:
+                flags = (not (vb > va), not (va > vb), False, False, False)
+            else:
+                flags = (not (vb < va), not (va < vb), False, False, False)
+        fa, fb = flags[0], flags[1]
+        ad = a.deps if ta else NO_SET
+        bd = b.deps if tb else NO_SET
+        if fa and fb:
+            deps = ad if (ad is bd or not bd) else (bd if not ad else ad | bd)
+        else:
+            deps = ad if fa else (bd if fb else NO_SET)
+        session = a.s if ta else b.s
+        pairs = _pairs(flags, a, b, session) if session.hessian else None
+        if value is not None and not deps and not pairs:
+            return value
+        return TracedScalar(deps, pairs, value, session)
+
+    apply.__name__ = ufunc.__name__
+    apply.__doc__ = f"``np.{ufunc.__name__}`` on traced scalars, by its rule in the table."
+    if not operator_method:
+        return apply
+
+    both = da and db
+    # two traced scalars (self first) need no check of the values, or only that none is an
+    # exact constant zero
+    direct = not selecting and not cut and not reflected
+    cuts = not selecting and bool(cut) and not reflected
+    # with a number on the other side, the sets of self pass through unchanged
+    passes = (db and not dbb) if reflected else (da and not daa)
+    passes = passes and not selecting
+    cut_number = cut_a if reflected else cut_b
+
+    def method(self, o):
+        kind = type(o)
+        if kind is TracedScalar and (direct or (cuts and self.deps and o.deps)):
+            ad, bd = self.deps, o.deps
             if both:
                 deps = ad if (ad is bd or not bd) else (bd if not ad else ad | bd)
             else:
                 deps = ad if da else (bd if db else NO_SET)
             # (pairs are None exactly outside Hessian mode)
-            pairs = None if a.pairs is None else _pairs(rule, a, b, a.s)
-            va, vb = a.value, b.value
-            value = None if va is None or vb is None else (
-                value_op(va, vb) if value_op is not None else _ufunc_value(ufunc, va, vb))
+            pairs = None if self.pairs is None else _pairs(rule, self, o, self.s)
+            va, vb = self.value, o.value
+            value = None if va is None or vb is None else value_op(va, vb)
             if not deps and value is not None and not pairs:
                 return value
-            return TracedScalar(deps, pairs, value, a.s)
-        elif kind_a is TracedScalar and kind_b in _NUMS and a_passes and not (cut_b and b == 0):
-            va = a.value
-            value = None if va is None else (
-                value_op(va, b) if value_op is not None else _ufunc_value(ufunc, va, b))
-            if value is not None and not a.deps and not a.pairs:
+            return TracedScalar(deps, pairs, value, self.s)
+        if passes and kind in _NUMS and not (cut_number and o == 0):
+            v = self.value
+            value = None if v is None else (value_op(o, v) if reflected else value_op(v, o))
+            if value is not None and not self.deps and not self.pairs:
                 return value
-            return TracedScalar(a.deps, a.pairs, value, a.s)
-        elif kind_b is TracedScalar and kind_a in _NUMS and b_passes and not (cut_a and a == 0):
-            vb = b.value
-            value = None if vb is None else (
-                value_op(a, vb) if value_op is not None else _ufunc_value(ufunc, a, vb))
-            if value is not None and not b.deps and not b.pairs:
-                return value
-            return TracedScalar(b.deps, b.pairs, value, b.s)
-        else:
-            ta = kind_a is TracedScalar
-            tb = kind_b is TracedScalar
-            if not ((ta or kind_a in _NUMS or isinstance(a, _NUMBERS))
-                    and (tb or kind_b in _NUMS or isinstance(b, _NUMBERS))):
-                return _generic(ufunc, (a, b))
-            va = a.value if ta else a
-            vb = b.value if tb else b
-            value = None if va is None or vb is None else (
-                value_op(va, vb) if value_op is not None else _ufunc_value(ufunc, va, vb))
-            if (cut_a and ((not a.deps and not a.pairs and va == 0) if ta else a == 0)) or \
-                    (cut_b and ((not b.deps and not b.pairs and vb == 0) if tb else b == 0)):
-                return 0.0 if value is None else value  # 0 * x is 0 for every finite x
-            flags = rule
-            if selecting and value is not None:
-                # local mode: the result follows the larger (or smaller) operand; ties: both
-                if takes_larger:
-                    flags = (not (vb > va), not (va > vb), False, False, False)
-                else:
-                    flags = (not (vb < va), not (va < vb), False, False, False)
-            fa, fb = flags[0], flags[1]
-            ad = a.deps if ta else NO_SET
-            bd = b.deps if tb else NO_SET
-            if fa and fb:
-                deps = ad if (ad is bd or not bd) else (bd if not ad else ad | bd)
-            else:
-                deps = ad if fa else (bd if fb else NO_SET)
-            session = a.s if ta else b.s
-            pairs = _pairs(flags, a, b, session) if session.hessian else None
-            if value is not None and not deps and not pairs:
-                return value
-            return TracedScalar(deps, pairs, value, session)
+            return TracedScalar(self.deps, self.pairs, value, self.s)
+        return apply(o, self) if reflected else apply(self, o)
 
-    apply.__name__ = ufunc.__name__
-    apply.__doc__ = f"``np.{ufunc.__name__}`` on traced scalars, by its rule in the table."
-    if not reflected:
-        return apply
-
-    def reflected_apply(b, a):
-        if b_passes and type(a) in _NUMS and not (cut_a and a == 0):  # as in apply, inline
-            vb = b.value
-            value = None if vb is None else value_op(a, vb)
-            if value is not None and not b.deps and not b.pairs:
-                return value
-            return TracedScalar(b.deps, b.pairs, value, b.s)
-        return apply(a, b)
-
-    reflected_apply.__name__ = f"r{ufunc.__name__}"
-    reflected_apply.__doc__ = apply.__doc__
-    return reflected_apply
+    method.__name__ = f"__{'r' if reflected else ''}{value_op.__name__}__"
+    method.__doc__ = apply.__doc__
+    return method
 
 
 def _pairs(rule, a, b, session) -> frozenset:
@@ -188,19 +178,20 @@ def _unary(ufunc, value_op=None):
     rule ``(d1, d2)`` in :data:`~tracer._derivatives.UNARY_RULES`: ``G = d1 ? G_x``,
     ``P = (d1 ? P_x) | (d2 ? G_x x G_x)``; the value is ``value_op(v)`` or the ufunc's."""
     d1, d2 = rule_of(ufunc)
+    passes = d1 and not d2  # the sets of x pass through unchanged
 
     def apply(x):
-        session = x.s
         v = x.value
         value = None if v is None else (
             value_op(v) if value_op is not None else _ufunc_value(ufunc, v))
+        if passes:
+            return TracedScalar(x.deps, x.pairs, value, x.s)
+        session = x.s
         if not d1:
             if value is not None:
                 return value
             return TracedScalar(NO_SET, NO_SET if session.hessian else None, None, session)
-        pairs = None
-        if session.hessian:
-            pairs = x.pairs | self_pairs(x.deps, session.n) if d2 else x.pairs
+        pairs = x.pairs | self_pairs(x.deps, session.n) if session.hessian else None
         return TracedScalar(x.deps, pairs, value, session)
 
     apply.__name__ = ufunc.__name__
@@ -228,12 +219,12 @@ class TracedScalar:
         return f"TracedScalar(deps={sorted(self.deps)}, value={self.value})"
 
     # ----- arithmetic: the implementations built from the derivative table -----
-    __add__ = _binary(np.add, operator.add)
-    __radd__ = _binary(np.add, operator.add, reflected=True)
-    __sub__ = _binary(np.subtract, operator.sub)
-    __rsub__ = _binary(np.subtract, operator.sub, reflected=True)
-    __mul__ = _binary(np.multiply, operator.mul)
-    __rmul__ = _binary(np.multiply, operator.mul, reflected=True)
+    __add__ = _binary(np.add, operator.add, operator_method=True)
+    __radd__ = _binary(np.add, operator.add, reflected=True, operator_method=True)
+    __sub__ = _binary(np.subtract, operator.sub, operator_method=True)
+    __rsub__ = _binary(np.subtract, operator.sub, reflected=True, operator_method=True)
+    __mul__ = _binary(np.multiply, operator.mul, operator_method=True)
+    __rmul__ = _binary(np.multiply, operator.mul, reflected=True, operator_method=True)
     __neg__ = _unary(np.negative, operator.neg)
 
     def __truediv__(self, o):
