@@ -1,17 +1,22 @@
-"""Public entry points: ``jacobian_sparsity`` and ``hessian_sparsity``."""
+"""Public entry points: ``jacobian_sparsity`` and ``hessian_sparsity``, and the choice of
+front-end (numpy engine, JAX, torch).
+
+The JAX and torch front-ends are imported with this module; they import JAX and torch
+themselves only when they run.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Callable
 
-import numpy as np
 import scipy.sparse as sp
 
-from ._array import Session, TracedArray, contains_traced
-from ._construct import array_from_nested, traced_buffer
+from . import _functions, _operators  # noqa: F401  (install the numpy handlers and operators)
 from ._errors import TracingError, _JaxCodeDetected
-from ._patching import numpy_patched
-from ._scalar import TracedScalar
+from ._trace import hessian_pattern_of, jacobian_pattern_of, trace
+from .jax import hessian_sparsity_jax, jacobian_sparsity_jax
+from .torch import hessian_sparsity_torch, jacobian_sparsity_torch
 
 _FRONTENDS = ("auto", "numpy", "jax", "torch")
 
@@ -38,13 +43,14 @@ def _raised_in_torch(exc: BaseException) -> bool:
     return False
 
 
-def _torch_frontend():
+def _require(module: str, name: str) -> None:
+    """Import the optional dependency of a front-end, or say clearly that it is missing."""
     try:
-        from .torch import hessian_sparsity_torch, jacobian_sparsity_torch
+        importlib.import_module(module)
     except ImportError as exc:
-        raise TracingError("The torch front-end is not available (tracer.torch could not be "
-                           f"imported: {exc}). Install torch or pass frontend=\"numpy\".") from exc
-    return jacobian_sparsity_torch, hessian_sparsity_torch
+        raise TracingError(f"The {name} front-end is not available ({module} could not be "
+                           f"imported: {exc}). Install {module} or pass "
+                           'frontend="numpy".') from exc
 
 
 def _raised_in_jax(exc: BaseException) -> bool:
@@ -62,91 +68,6 @@ def _raised_in_jax(exc: BaseException) -> bool:
             tb = tb.tb_next
         exc = exc.__cause__ or exc.__context__
     return False
-
-
-def _jax_frontend():
-    try:
-        from .jax import hessian_sparsity_jax, jacobian_sparsity_jax
-    except ImportError as exc:
-        raise TracingError("The JAX front-end is not available (tracer.jax could not "
-                           f"be imported: {exc}). Install jax or pass frontend=\"numpy\".") from exc
-    return jacobian_sparsity_jax, hessian_sparsity_jax
-
-
-def trace_input(x, session: Session) -> TracedArray:
-    """The traced input: element ``k`` depends on input ``k``."""
-    x = np.asarray(x)
-    n = x.size
-    g = (np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64))
-    val = np.array(x, dtype=np.result_type(x.dtype, float)) if session.local else None
-    dtype = np.result_type(x.dtype, float)
-    return TracedArray(session, x.shape, g, None, val, dtype)
-
-
-def as_output(result, session: Session) -> TracedArray:
-    """Convert whatever f returned (array, scalar, list, tuple, number) to a traced array."""
-    if isinstance(result, TracedArray):
-        return result._sync()
-    if isinstance(result, TracedScalar):
-        return array_from_nested([result], session).reshape(())
-    if isinstance(result, (list, tuple)) or (isinstance(result, np.ndarray)
-                                             and result.dtype == object):
-        if contains_traced(result):
-            return array_from_nested(result, session)._sync()
-    if result is None:
-        raise TracingError("f returned None. Return the output array (or pass out= for an "
-                           "in-place function f(out, x, *args)).")
-    try:
-        arr = np.asarray(result, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TracingError(f"Cannot interpret the return value of f (type "
-                           f"{type(result).__name__}) as an array: {exc}") from exc
-    return TracedArray.constant(session, arr)
-
-
-def _trace(f, x, args, mode, hessian, out=None):
-    x_arr = np.asarray(x)
-    if x_arr.dtype == object:
-        raise TracingError("x must be a numeric array")
-    session = Session(x_arr.size, hessian, mode)
-    tx = trace_input(x_arr, session)
-    with numpy_patched(session):
-        if out is not None:
-            out_shape = np.shape(out)
-            buf = traced_buffer(session, out_shape, float, 0.0)
-            f(buf, tx, *args)
-            result = buf
-        else:
-            result = f(tx, *args)
-        y = as_output(result, session)
-    return y, session
-
-
-def jacobian_pattern_of(y: TracedArray, n: int) -> sp.csr_array:
-    """Boolean ``(y.size, n)`` CSR pattern of a traced output."""
-    y._sync()
-    ptr, idx = y._g
-    m = y.size
-    return sp.csr_array((np.ones(idx.size, dtype=bool), idx, ptr), shape=(m, n), copy=False)
-
-
-def hessian_pattern_of(y: TracedArray, n: int) -> sp.csr_array:
-    """Symmetric boolean ``(n, n)`` CSR pattern from the pair set of a scalar output."""
-    y._sync()
-    if y.size != 1:
-        raise TracingError(f"hessian_sparsity needs a scalar-valued f, but f returned an array "
-                           f"of shape {y.shape}. Return a scalar (e.g. np.sum(...)).")
-    if y._h is None:
-        raise TracingError("internal: the output was not traced in Hessian mode")
-    pairs = y._h[1]
-    i = pairs // max(n, 1)
-    j = pairs % max(n, 1)
-    rows = np.concatenate([i, j])
-    cols = np.concatenate([j, i])
-    H = sp.coo_array((np.ones(rows.size, dtype=bool), (rows, cols)), shape=(n, n)).tocsr()
-    H.sum_duplicates()
-    H.sort_indices()
-    return H
 
 
 def jacobian_sparsity(f: Callable[..., Any], x, *, args: tuple = (), mode: str = "global",
@@ -243,22 +164,24 @@ def _detect(f, x, args: tuple, mode: str, frontend: str, *, hessian: bool,
         raise ValueError(f"frontend must be one of {_FRONTENDS}, got {frontend!r}")
 
     def with_jax():
-        jac, hes = _jax_frontend()
-        return (hes if hessian else jac)(f, x, args=args, mode=mode)
+        _require("jax", "JAX")
+        detect = hessian_sparsity_jax if hessian else jacobian_sparsity_jax
+        return detect(f, x, args=args, mode=mode)
 
     def with_torch():
         if out is not None:
             raise TracingError("out= (in-place functions) is not supported for torch "
                                "functions; return the output tensor instead.")
-        jac, hes = _torch_frontend()
-        return (hes if hessian else jac)(f, x, args=args, mode=mode)
+        _require("torch", "torch")
+        detect = hessian_sparsity_torch if hessian else jacobian_sparsity_torch
+        return detect(f, x, args=args, mode=mode)
 
     if frontend == "jax" or (frontend == "auto" and _is_jax_array(x)):
         return with_jax()
     if frontend == "torch" or (frontend == "auto" and _is_torch_tensor(x)):
         return with_torch()
     try:
-        y, session = _trace(f, x, args, mode, hessian=hessian, out=out)
+        y, session = trace(f, x, args, mode, hessian=hessian, out=out)
     except Exception as exc:
         if _raised_in_jax(exc):
             if frontend == "numpy":
@@ -274,5 +197,4 @@ def _detect(f, x, args: tuple, mode: str, frontend: str, *, hessian: bool,
     return (hessian_pattern_of if hessian else jacobian_pattern_of)(y, session.n)
 
 
-__all__ = ["jacobian_sparsity", "hessian_sparsity", "jacobian_pattern_of",
-           "hessian_pattern_of", "trace_input", "as_output"]
+__all__ = ["jacobian_sparsity", "hessian_sparsity"]

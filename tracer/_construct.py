@@ -1,4 +1,9 @@
-"""Building traced arrays: from nested lists of traced scalars, and traced buffers."""
+"""Operands as traced arrays: traced scalars, nested lists, constants, traced buffers.
+
+:func:`lift` turns any operand of a numpy call into a traced array (or leaves a plain
+constant), :func:`find_session` finds the trace the operands belong to, and
+:func:`resolve_static` replaces traced non-data arguments (shifts, indices) by their values.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,93 @@ import numbers
 
 import numpy as np
 
-from ._array import EMPTY, Session, TracedArray, contains_traced, scalar_to_array
+from ._array import TracedArray
+from ._errors import control_flow_error
 from ._scalar import NO_SET, TracedScalar
+from ._session import Session
+from ._sets import EMPTY
+
+
+def scalar_to_array(s, session: Session | None = None) -> TracedArray:
+    """0-d traced array from a traced scalar."""
+    session = s.s if session is None else session
+    deps = np.array(sorted(s.deps), np.int64) if s.deps else EMPTY
+    g = (np.array([0, deps.size], np.int64), deps)
+    h = None
+    if session.hessian:
+        pairs = np.array(sorted(s.pairs), np.int64) if s.pairs else EMPTY
+        h = (np.array([0, pairs.size], np.int64), pairs)
+    val = None if s.value is None else np.asarray(s.value)
+    dtype = np.asarray(s.value).dtype if s.value is not None else np.dtype(float)
+    return TracedArray(session, (), g, h, val, dtype)
+
+
+def lift(x, session: Session):
+    """Traced operand, or a plain numpy constant when ``x`` carries no traced data."""
+    if isinstance(x, TracedArray):
+        return x._sync()
+    if isinstance(x, TracedScalar):
+        return scalar_to_array(x, session)
+    if isinstance(x, (list, tuple)) and contains_traced(x):
+        return array_from_nested(x, session)
+    return x
+
+
+def contains_traced(x) -> bool:
+    if isinstance(x, (TracedArray, TracedScalar)):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(contains_traced(e) for e in x)
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return any(contains_traced(e) for e in x.ravel().tolist())
+    return False
+
+
+def find_session(objs) -> Session:
+    for x in objs:
+        if isinstance(x, TracedArray):
+            return x._s
+        if isinstance(x, TracedScalar):
+            return x.s
+        if isinstance(x, (list, tuple)):
+            s = find_session(x)
+            if s is not None:
+                return s
+        if isinstance(x, dict):
+            s = find_session(list(x.values()))
+            if s is not None:
+                return s
+    return None
+
+
+def values_of(x):
+    """Plain values of an operand, or None when unknown."""
+    if isinstance(x, TracedArray):
+        return x._val
+    return x
+
+
+def has_deps(x) -> bool:
+    return isinstance(x, TracedArray) and (x._g[1].size > 0
+                                           or (x._h is not None and x._h[1].size > 0))
+
+
+def resolve_static(x, what: str):
+    """Non-data arguments (shifts, indices, shapes) must be known: values or an error."""
+    if isinstance(x, TracedArray):
+        x._sync()
+        if x._val is None:
+            raise control_flow_error(f"Passing a traced array as {what}")
+        return x._val
+    if isinstance(x, TracedScalar):
+        if x.value is None:
+            raise control_flow_error(f"Passing a traced value as {what}")
+        return x.value
+    if isinstance(x, list):
+        return [resolve_static(e, what) for e in x]
+    if isinstance(x, tuple):
+        return tuple(resolve_static(e, what) for e in x)
+    return x
 
 
 def _is_number(e) -> bool:
@@ -66,8 +156,7 @@ def array_from_nested(obj, session: Session) -> TracedArray:
             return _flat_from_scalars(list(obj), session)
         parts = [array_from_nested(e, session) if contains_traced(e) else np.asarray(e)
                  for e in obj]
-        from ._functions import stack
-        return stack(parts)
+        return np.stack(parts)  # through the registry (tracer._functions)
     return TracedArray.constant(session, np.asarray(obj))
 
 
@@ -79,4 +168,5 @@ def traced_buffer(session: Session, shape, dtype=float, fill=0.0) -> TracedArray
     return TracedArray.constant(session, np.full(tuple(shape), fill, dtype=dtype))
 
 
-__all__ = ["array_from_nested", "traced_buffer", "EMPTY", "NO_SET"]
+__all__ = ["array_from_nested", "traced_buffer", "scalar_to_array", "lift", "contains_traced",
+           "find_session", "values_of", "has_deps", "resolve_static", "EMPTY", "NO_SET"]

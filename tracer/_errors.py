@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import dis
+import linecache
+import re
 import sys
+
+from ._math import MATH_RULES
+from ._user_code import _is_library_module
 
 
 class TracingError(Exception):
@@ -43,8 +49,6 @@ def conversion_error(operation: str) -> TracingError:
 
 def library_caller() -> str | None:
     """The library function (numpy, scipy, ...) that user code called, if one is on the stack."""
-    import sys
-
     frame = sys._getframe(1)
     found = None
     while frame is not None:
@@ -95,7 +99,6 @@ _MATH_TO_NUMPY = {"fabs": "np.abs", "pow": "np.power", "asin": "np.arcsin", "aco
 
 
 def _resolve_name(dotted: str, frame):
-    import builtins
     parts = dotted.split(".")
     scopes = (frame.f_locals, frame.f_globals, vars(builtins))
     obj = next((sc[parts[0]] for sc in scopes if parts[0] in sc), None)
@@ -106,10 +109,6 @@ def _resolve_name(dotted: str, frame):
 
 def _math_call_in_user_code() -> str | None:
     """Name of the ``math.<fn>`` called on the line that triggered the conversion, if any."""
-    import linecache
-    import re
-    import sys
-
     frame = sys._getframe(1)
     while frame is not None:
         mod = frame.f_globals.get("__name__", "") or ""
@@ -140,8 +139,6 @@ def float_conversion_error(operation: str) -> TracingError:
         return store
     fn = _math_call_in_user_code()
     if fn is not None:
-        from ._math import MATH_RULES
-
         np_name = _MATH_TO_NUMPY.get(fn, f"np.{fn}")
         how = (f"through a reference bound before the trace (e.g. `from math import {fn}`): "
                f"only math.{fn}(...) looked up while tracing is routed to {np_name}"
@@ -180,8 +177,6 @@ def plain_array_store_error(what: str) -> TracingError | None:
     code = frame.f_code.co_code
     if frame.f_lasti >= len(code) or code[frame.f_lasti] not in _STORE_OPS:
         return None
-    from ._patching import _is_library_module
-
     module = frame.f_globals.get("__name__", "") or ""
     library = (f" The assignment is in {module}, which counts as library code, so its "
                f"np.zeros/np.empty return plain arrays; if that is the function you trace, "

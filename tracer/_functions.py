@@ -12,59 +12,23 @@ import inspect
 
 import numpy as np
 
-from ._array import (
-    TracedArray,
-    current_session,
+from ._array import TracedArray
+from ._construct import (
+    array_from_nested,
     find_session,
-    implements,
-    index_grid,
     lift,
-    select_sets,
-    take_rows,
+    resolve_static,
+    traced_buffer,
     values_of,
 )
-from ._construct import traced_buffer
-from ._errors import TracingError, control_flow_error, unsupported_error
+from ._errors import BUFFER_HINT, TracingError, control_flow_error, unsupported_error
 from ._indexing import make_view
+from ._reductions import reduce_union
+from ._registry import implements
 from ._scalar import TracedScalar
-
-
-def _resolve_static(x, what: str):
-    """Non-data arguments (shifts, indices, shapes) must be known: values or an error."""
-    if isinstance(x, TracedArray):
-        x._sync()
-        if x._val is None:
-            raise control_flow_error(f"Passing a traced array as {what}")
-        return x._val
-    if isinstance(x, TracedScalar):
-        if x.value is None:
-            raise control_flow_error(f"Passing a traced value as {what}")
-        return x.value
-    if isinstance(x, list):
-        return [_resolve_static(e, what) for e in x]
-    if isinstance(x, tuple):
-        return tuple(_resolve_static(e, what) for e in x)
-    return x
-
-
-def _concat_sources(arrays):
-    """Stack the CSR rows of several traced arrays into one source."""
-    if len(arrays) == 1:
-        a = arrays[0]
-        return a._g, a._h
-    gp = [a._g for a in arrays]
-    # shift each block's pointers by the entries before it
-    offs = np.cumsum([0] + [p[1].size for p in gp[:-1]])
-    ptr = np.concatenate([gp[0][0]] + [p[0][1:] + o for p, o in zip(gp[1:], offs[1:])])
-    g = (ptr, np.concatenate([p[1] for p in gp]))
-    h = None
-    if arrays[0]._h is not None:
-        hp = [a._h for a in arrays]
-        offs = np.cumsum([0] + [p[1].size for p in hp[:-1]])
-        hptr = np.concatenate([hp[0][0]] + [p[0][1:] + o for p, o in zip(hp[1:], offs[1:])])
-        h = (hptr, np.concatenate([p[1] for p in hp]))
-    return g, h
-
+from ._session import current_session
+from ._sets import concat_sources, index_grid, take_rows
+from ._ufuncs import select_sets
 
 # Functions that may return views (numpy decides, on the probe): no fills, single input.
 _VIEW_FUNCS = {np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.rollaxis,
@@ -122,8 +86,8 @@ def _map_function(func, data_positions=(0,), sequence=False, prepare=None):
         if func in _PROBE_FUNCS and args and not sequence:
             data = lift(args[0], session)
             if isinstance(data, TracedArray):
-                rest = [_resolve_static(a, f"an argument of {name}") for a in args[1:]]
-                kw = {k: _resolve_static(v, f"the argument {k}= of {name}")
+                rest = [resolve_static(a, f"an argument of {name}") for a in args[1:]]
+                kw = {k: resolve_static(v, f"the argument {k}= of {name}")
                       for k, v in kwargs.items()}
                 return _view_function(func, data, [data] + rest, kw)
         sources: list[TracedArray] = []
@@ -152,15 +116,15 @@ def _map_function(func, data_positions=(0,), sequence=False, prepare=None):
                 args[p] = grid_of(args[p])
         for k in range(len(args)):
             if k not in data_positions:
-                args[k] = _resolve_static(args[k], f"an argument of {name}")
-        kwargs = {k: _resolve_static(v, f"the argument {k}= of {name}")
+                args[k] = resolve_static(args[k], f"an argument of {name}")
+        kwargs = {k: resolve_static(v, f"the argument {k}= of {name}")
                   for k, v in kwargs.items()}
         if prepare is not None:
             args, kwargs = prepare(args, kwargs)
         grids = func(*args, **kwargs)
         if not sources:
             raise control_flow_error(f"{name} with traced index arguments")
-        g, h = _concat_sources([s._sync() for s in sources])
+        g, h = concat_sources([s._sync() for s in sources])
         dtype = np.result_type(*dtypes) if dtypes else np.dtype(float)
 
         def build(grid):
@@ -382,7 +346,6 @@ def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **k
 @implements(np.array, np.asarray, np.asanyarray)
 def _array_like(obj, dtype=None, *args, like=None, **kwargs):
     session = find_session([like, obj]) or current_session()
-    from ._construct import array_from_nested
     r = array_from_nested(obj, session)
     if dtype is not None:
         r = r.astype(dtype)
@@ -409,8 +372,8 @@ def _value_query(func, name, on_unknown="raise"):
     def handler(*args, **kwargs):
         session = find_session(list(args) + list(kwargs.values()))
         try:
-            vargs = [_resolve_static(a, f"the input of {name}") for a in args]
-            vkw = {k: _resolve_static(v, f"the input of {name}") for k, v in kwargs.items()}
+            vargs = [resolve_static(a, f"the input of {name}") for a in args]
+            vkw = {k: resolve_static(v, f"the input of {name}") for k, v in kwargs.items()}
         except TracingError:
             if on_unknown == "unknown":
                 a = lift(args[0], session)
@@ -447,7 +410,6 @@ def _sort(a, axis=-1, kind=None, order=None, **kw):
         perm = np.argsort(a._val, axis=axis, kind="stable")
         return np.take_along_axis(a, perm, axis=axis)
     # global mode: any element may land anywhere along the axis
-    from ._reductions import reduce_union
     r = reduce_union(a, axis, keepdims=True)
     return np.broadcast_to(r, a.shape).copy()
 
@@ -503,7 +465,6 @@ def _interp(x, xp, fp, left=None, right=None, period=None):
 @implements(np.copyto)
 def _copyto(dst, src, casting="same_kind", where=True):
     if not isinstance(dst, TracedArray):
-        from ._errors import BUFFER_HINT
         raise TracingError("np.copyto into a plain numpy array. " + BUFFER_HINT)
     if where is True:
         dst[...] = src
@@ -518,7 +479,6 @@ def where_(c, a, b):
 @implements(np.fill_diagonal)
 def _fill_diagonal(a, val, wrap=False):
     if not isinstance(a, TracedArray):
-        from ._errors import BUFFER_HINT
         raise TracingError("np.fill_diagonal on a plain numpy array with traced values. "
                            + BUFFER_HINT)
     if a.ndim < 2:
@@ -536,9 +496,8 @@ def _fill_diagonal(a, val, wrap=False):
 @implements(np.put)
 def _put(a, ind, v, mode="raise"):
     if not isinstance(a, TracedArray):
-        from ._errors import BUFFER_HINT
         raise TracingError("np.put into a plain numpy array with traced values. " + BUFFER_HINT)
-    ind = _resolve_static(ind, "the indices of np.put")
+    ind = resolve_static(ind, "the indices of np.put")
     flat = np.reshape(a, -1)
     ind = np.ravel(np.asarray(ind))
     v = lift(v, a._s)

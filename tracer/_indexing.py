@@ -12,9 +12,12 @@ import numbers
 
 import numpy as np
 
-from ._array import EMPTY, TracedArray, empty_sets, index_grid, lift, take_rows
+from . import _setops as K
+from ._array import TracedArray
+from ._construct import lift
 from ._errors import control_flow_error
 from ._scalar import TracedScalar, scalar_from_row
+from ._sets import EMPTY, empty_sets, index_grid, take_rows
 
 _INT_TYPES = (int, np.integer)
 
@@ -207,7 +210,6 @@ def assign_rows(arr: TracedArray, rows: np.ndarray, v, sel_shape):
 
 
 def _concat_take(a, b, rowmap):
-    from . import _setops as K
     if a[1].size == 0 and b[1].size == 0:
         return empty_sets(rowmap.size)
     na = a[0].size - 1

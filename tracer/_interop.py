@@ -12,23 +12,17 @@ import contextlib
 import numpy as np
 import scipy.sparse as sp
 
-from ._api import as_output
-from ._api import hessian_pattern_of as _hess
-from ._api import jacobian_pattern_of as _jac
-from ._api import trace_input as _trace_input
-from ._array import (
-    EMPTY,
-    Session,
-    TracedArray,
-    broadcast_map,
-    elementwise_sets,
-    empty_sets,
-    find_session,
-    lift,
-    union_pieces,
-)
+from ._array import TracedArray
+from ._construct import find_session, lift
 from ._patching import numpy_patched
 from ._scalar import TracedScalar
+from ._session import Session
+from ._sets import EMPTY, broadcast_map, empty_sets, union_pieces
+from ._trace import as_output
+from ._trace import hessian_pattern_of as _hess
+from ._trace import jacobian_pattern_of as _jac
+from ._trace import trace_input as _trace_input
+from ._ufuncs import elementwise_sets
 
 
 def is_traced(obj) -> bool:

@@ -17,19 +17,12 @@ import string
 import numpy as np
 
 from . import _setops as K
-from ._array import (
-    EMPTY,
-    TracedArray,
-    _size,
-    empty_sets,
-    find_session,
-    has_deps,
-    implements,
-    lift,
-    sorted_unique,
-    union_pieces,
-)
+from ._array import TracedArray
+from ._construct import find_session, has_deps, lift
 from ._errors import unsupported_error
+from ._reductions import reduce_union
+from ._registry import implements
+from ._sets import EMPTY, _size, concat_sources, empty_sets, sorted_unique, union_pieces
 
 
 def _is_sparse(x) -> bool:
@@ -142,8 +135,7 @@ def contract2(spec_a, spec_b, spec_out, a, b, session):
     ia = op_index(spec_a, a.shape)
     ib = op_index(spec_b, b.shape)
     ptr, order = _group(e, m)
-    from ._functions import _concat_sources
-    g_src, h_src = _concat_sources([a, b])
+    g_src, h_src = concat_sources([a, b])
     rows = np.stack([ia[order], a.size + ib[order]], axis=1).reshape(-1)
     ptr2 = ptr * 2
     g = K.union_rows(g_src[0], g_src[1], ptr2, rows)
@@ -395,7 +387,6 @@ def dense_smooth(out_shape, operands, session) -> TracedArray:
     ``A^{-1}`` are rational functions of all entries of A, so first- and second-order
     dependence may be complete.
     """
-    from ._reductions import reduce_union
     m = _size(out_shape)
     parts = [reduce_union(o) for o in operands if isinstance(o, TracedArray)]
     n = session.n

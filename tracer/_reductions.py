@@ -7,18 +7,11 @@ import numbers
 import numpy as np
 
 from . import _setops as K
-from ._array import (
-    TracedArray,
-    _size,
-    empty_sets,
-    find_session,
-    implements,
-    index_grid,
-    lift,
-    sorted_unique,
-    take_rows,
-)
+from ._array import TracedArray
+from ._construct import find_session, lift, resolve_static
 from ._errors import BUFFER_HINT, TracingError, unsupported_error
+from ._registry import implements
+from ._sets import _size, concat_sources, empty_sets, index_grid, sorted_unique, take_rows
 
 
 def _norm_axes(axis, ndim):
@@ -103,8 +96,7 @@ def _where_mask(where, a: TracedArray, name: str):
     """A ``where=`` argument as a boolean mask of ``a``'s shape (None: everything)."""
     if where is True or where is None:
         return None
-    from ._functions import _resolve_static
-    w = _resolve_static(where, f"the where= mask of {name}")
+    w = resolve_static(where, f"the where= mask of {name}")
     return np.broadcast_to(np.asarray(w, dtype=bool), a.shape)
 
 
@@ -356,8 +348,7 @@ def ufunc_at(ufunc, inputs, kwargs):
     if not isinstance(a, TracedArray):
         raise TracingError(f"np.{ufunc.__name__}.at into a plain numpy array. " + BUFFER_HINT)
     a._sync()
-    from ._functions import _concat_sources, _resolve_static
-    idx = _resolve_static(idx, "the index of np.add.at")
+    idx = resolve_static(idx, "the index of np.add.at")
     sel = np.asarray(index_grid(a.shape)[idx])
     b = lift(b, session)
     if not isinstance(b, TracedArray):
@@ -369,7 +360,7 @@ def ufunc_at(ufunc, inputs, kwargs):
     sel_rows = rows[order]
     sel_ptr = np.zeros(a.size + 1, np.int64)
     np.cumsum(np.bincount(targets, minlength=a.size), out=sel_ptr[1:])
-    g, h = _concat_sources([a, b._sync()])
+    g, h = concat_sources([a, b._sync()])
     ng = K.union_rows(g[0], g[1], sel_ptr, sel_rows)
     nh = K.union_rows(h[0], h[1], sel_ptr, sel_rows) if h is not None else None
     val = None

@@ -1,19 +1,32 @@
 """Traced scalars for loop-style code: frozensets instead of CSR arrays.
 
 Indexing a traced array down to one element gives a :class:`TracedScalar`. Its arithmetic
-is plain Python set work (no numpy call per operation), which keeps
-element-by-element loops within a small factor of the same loop on floats.
+is plain Python set work, which keeps element-by-element loops within a small factor of
+the same loop on floats. Every ufunc (and operator) runs the implementation that
+:func:`_unary` / :func:`_binary` build from its rule in the tables of
+:mod:`tracer._derivatives`, the rules the array engine uses too. Operations with arrays,
+lists and other operands that are not numbers go through numpy to the array engine.
 """
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ._derivatives import SELECTING, ZERO_ANNIHILATORS, rule_of, ufunc_name
-from ._errors import TracingError, control_flow_error, conversion_error, unsupported_error
+from ._errors import (
+    TracingError,
+    _JaxCodeDetected,
+    control_flow_error,
+    conversion_error,
+    float_conversion_error,
+    unsupported_error,
+)
 
 NO_SET: frozenset = frozenset()
 _NUMS = {float, int, np.float64, np.float32, np.int64, np.int32, bool, np.bool_}
+_NUMBERS = (int, float, np.number)
 
 
 def self_pairs(d, n):
@@ -43,6 +56,149 @@ def scalar_from_row(arr, pos: int) -> "TracedScalar":
     return TracedScalar(deps, pairs, value, arr._s)
 
 
+def _binary(ufunc, value_op=None, reflected: bool = False, operator_method: bool = False):
+    """The implementation of the binary ufunc ``ufunc`` on traced scalars and numbers.
+
+    Built once per ufunc from its rule ``(da, db, daa, dbb, dab)`` in
+    :data:`~tracer._derivatives.BINARY_RULES`: ``G = (da ? G_a) | (db ? G_b)``, ``P = (da ?
+    P_a) | (db ? P_b) | (daa ? G_a x G_a) | (dbb ? G_b x G_b) | (dab ? G_a x G_b)``. An exact
+    constant zero at a position of :data:`~tracer._derivatives.ZERO_ANNIHILATORS` gives an
+    exact zero without dependence; selecting ufuncs (``maximum``...) with known values
+    follow the selected operand. The value is ``value_op(va, vb)`` (Python's arithmetic,
+    for the operators) or the ufunc's. A result without dependence and with a known value
+    is that plain value.
+
+    The returned function takes ``(a, b)``. With ``operator_method`` it is the operator
+    method ``(self, other)`` of a traced scalar instead (``other`` is ``a`` when
+    ``reflected``, as for ``__radd__``), with the hot paths of loops inline: two traced
+    scalars, a traced scalar and a number (the rule's flags, specialized).
+    """
+    rule = da, db, daa, dbb, _ = rule_of(ufunc)
+    cut = ZERO_ANNIHILATORS.get(ufunc, ())
+    cut_a, cut_b = 0 in cut, 1 in cut
+    selecting = ufunc in SELECTING
+    takes_larger = ufunc in (np.maximum, np.fmax)
+
+    def apply(a, b):
+        ta = type(a) is TracedScalar
+        tb = type(b) is TracedScalar
+        if not ((ta or type(a) in _NUMS or isinstance(a, _NUMBERS))
+                and (tb or type(b) in _NUMS or isinstance(b, _NUMBERS))):
+            return _generic(ufunc, (a, b))
+        va = a.value if ta else a
+        vb = b.value if tb else b
+        value = None if va is None or vb is None else (
+            value_op(va, vb) if value_op is not None else _ufunc_value(ufunc, va, vb))
+        if (cut_a and ((not a.deps and not a.pairs and va == 0) if ta else a == 0)) or \
+                (cut_b and ((not b.deps and not b.pairs and vb == 0) if tb else b == 0)):
+            return 0.0 if value is None else value  # 0 * x is 0 for every finite x
+        flags = rule
+        if selecting and value is not None:
+            # local mode: the result follows the larger (or smaller) operand; ties: both
+            if takes_larger:
+                flags = (not (vb > va), not (va > vb), False, False, False)
+            else:
+                flags = (not (vb < va), not (va < vb), False, False, False)
+        fa, fb = flags[0], flags[1]
+        ad = a.deps if ta else NO_SET
+        bd = b.deps if tb else NO_SET
+        if fa and fb:
+            deps = ad if (ad is bd or not bd) else (bd if not ad else ad | bd)
+        else:
+            deps = ad if fa else (bd if fb else NO_SET)
+        session = a.s if ta else b.s
+        pairs = _pairs(flags, a, b, session) if session.hessian else None
+        if value is not None and not deps and not pairs:
+            return value
+        return TracedScalar(deps, pairs, value, session)
+
+    apply.__name__ = ufunc.__name__
+    apply.__doc__ = f"``np.{ufunc.__name__}`` on traced scalars, by its rule in the table."
+    if not operator_method:
+        return apply
+
+    both = da and db
+    # two traced scalars (self first) need no check of the values, or only that none is an
+    # exact constant zero
+    direct = not selecting and not cut and not reflected
+    cuts = not selecting and bool(cut) and not reflected
+    # with a number on the other side, the sets of self pass through unchanged
+    passes = (db and not dbb) if reflected else (da and not daa)
+    passes = passes and not selecting
+    cut_number = cut_a if reflected else cut_b
+
+    def method(self, o):
+        kind = type(o)
+        if kind is TracedScalar and (direct or (cuts and self.deps and o.deps)):
+            ad, bd = self.deps, o.deps
+            if both:
+                deps = ad if (ad is bd or not bd) else (bd if not ad else ad | bd)
+            else:
+                deps = ad if da else (bd if db else NO_SET)
+            # (pairs are None exactly outside Hessian mode)
+            pairs = None if self.pairs is None else _pairs(rule, self, o, self.s)
+            va, vb = self.value, o.value
+            value = None if va is None or vb is None else value_op(va, vb)
+            if not deps and value is not None and not pairs:
+                return value
+            return TracedScalar(deps, pairs, value, self.s)
+        if passes and kind in _NUMS and not (cut_number and o == 0):
+            v = self.value
+            value = None if v is None else (value_op(o, v) if reflected else value_op(v, o))
+            if value is not None and not self.deps and not self.pairs:
+                return value
+            return TracedScalar(self.deps, self.pairs, value, self.s)
+        return apply(o, self) if reflected else apply(self, o)
+
+    method.__name__ = f"__{'r' if reflected else ''}{value_op.__name__}__"
+    method.__doc__ = apply.__doc__
+    return method
+
+
+def _pairs(rule, a, b, session) -> frozenset:
+    """The pair set of ``f(a, b)`` by the rule of ``f`` (traced scalars or numbers)."""
+    da, db, daa, dbb, dab = rule
+    ta = type(a) is TracedScalar
+    tb = type(b) is TracedScalar
+    ad = a.deps if ta else NO_SET
+    bd = b.deps if tb else NO_SET
+    n = session.n
+    pairs = _union(a.pairs if da and ta else NO_SET, b.pairs if db and tb else NO_SET)
+    if daa and ad:
+        pairs = pairs | self_pairs(ad, n)
+    if dbb and bd:
+        pairs = pairs | self_pairs(bd, n)
+    if dab and ad and bd:
+        pairs = pairs | cross_pairs(ad, bd, n)
+    return pairs
+
+
+def _unary(ufunc, value_op=None):
+    """The implementation of the unary ufunc ``ufunc`` on a traced scalar, built from its
+    rule ``(d1, d2)`` in :data:`~tracer._derivatives.UNARY_RULES`: ``G = d1 ? G_x``,
+    ``P = (d1 ? P_x) | (d2 ? G_x x G_x)``; the value is ``value_op(v)`` or the ufunc's."""
+    d1, d2 = rule_of(ufunc)
+    passes = d1 and not d2  # the sets of x pass through unchanged
+
+    def apply(x):
+        v = x.value
+        value = None if v is None else (
+            value_op(v) if value_op is not None else _ufunc_value(ufunc, v))
+        if passes:
+            return TracedScalar(x.deps, x.pairs, value, x.s)
+        session = x.s
+        if not d1:
+            if value is not None:
+                return value
+            return TracedScalar(NO_SET, NO_SET if session.hessian else None, None, session)
+        pairs = x.pairs | self_pairs(x.deps, session.n) if session.hessian else None
+        return TracedScalar(x.deps, pairs, value, session)
+
+    apply.__name__ = ufunc.__name__
+    apply.__doc__ = f"``np.{ufunc.__name__}`` on a traced scalar, by its rule in the table."
+    return apply
+
+
 class TracedScalar:
     """One traced number: input-index set, pair set (Hessian mode), value (local mode)."""
 
@@ -62,65 +218,14 @@ class TracedScalar:
     def __repr__(self):
         return f"TracedScalar(deps={sorted(self.deps)}, value={self.value})"
 
-    # ----- fast arithmetic -----
-    def __add__(self, o):
-        if type(o) is TracedScalar:
-            sd, od = self.deps, o.deps
-            d = sd if (sd is od or not od) else (od if not sd else sd | od)
-            p = None if self.pairs is None else self.pairs | o.pairs
-            v = None if self.value is None or o.value is None else self.value + o.value
-            return TracedScalar(d, p, v, self.s)
-        if type(o) in _NUMS:
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else self.value + o, self.s)
-        return _generic(np.add, (self, o))
-
-    def __radd__(self, o):
-        if type(o) in _NUMS:
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else o + self.value, self.s)
-        return _generic(np.add, (o, self))
-
-    def __sub__(self, o):
-        if type(o) is TracedScalar:
-            sd, od = self.deps, o.deps
-            d = sd if (sd is od or not od) else (od if not sd else sd | od)
-            p = None if self.pairs is None else self.pairs | o.pairs
-            v = None if self.value is None or o.value is None else self.value - o.value
-            return TracedScalar(d, p, v, self.s)
-        if type(o) in _NUMS:
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else self.value - o, self.s)
-        return _generic(np.subtract, (self, o))
-
-    def __rsub__(self, o):
-        if type(o) in _NUMS:
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else o - self.value, self.s)
-        return _generic(np.subtract, (o, self))
-
-    def __mul__(self, o):
-        if type(o) is TracedScalar:
-            s = self.s
-            sd, od = self.deps, o.deps
-            if not sd or not od:  # a dependence-free factor may be an exact 0
-                return _generic(np.multiply, (self, o))
-            d = sd if (sd is od or not od) else (od if not sd else sd | od)
-            p = None
-            if self.pairs is not None:
-                p = self.pairs | o.pairs | cross_pairs(sd, od, s.n)
-            v = None if self.value is None or o.value is None else self.value * o.value
-            return TracedScalar(d, p, v, s)
-        if type(o) in _NUMS and o:  # o == 0 (not NaN) cuts: see _generic
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else self.value * o, self.s)
-        return _generic(np.multiply, (self, o))
-
-    def __rmul__(self, o):
-        if type(o) in _NUMS and o:  # o == 0 (not NaN) cuts: see _generic
-            return TracedScalar(self.deps, self.pairs,
-                                None if self.value is None else o * self.value, self.s)
-        return _generic(np.multiply, (o, self))
+    # ----- arithmetic: the implementations built from the derivative table -----
+    __add__ = _binary(np.add, operator.add, operator_method=True)
+    __radd__ = _binary(np.add, operator.add, reflected=True, operator_method=True)
+    __sub__ = _binary(np.subtract, operator.sub, operator_method=True)
+    __rsub__ = _binary(np.subtract, operator.sub, reflected=True, operator_method=True)
+    __mul__ = _binary(np.multiply, operator.mul, operator_method=True)
+    __rmul__ = _binary(np.multiply, operator.mul, reflected=True, operator_method=True)
+    __neg__ = _unary(np.negative, operator.neg)
 
     def __truediv__(self, o):
         return _generic(np.divide, (self, o))
@@ -151,10 +256,6 @@ class TracedScalar:
 
     def __matmul__(self, o):
         return _generic(np.multiply, (self, o))
-
-    def __neg__(self):
-        return TracedScalar(self.deps, self.pairs,
-                            None if self.value is None else -self.value, self.s)
 
     def __pos__(self):
         return self
@@ -201,7 +302,6 @@ class TracedScalar:
         return bool(self.value)
 
     def __float__(self):
-        from ._errors import float_conversion_error
         raise float_conversion_error("float() (or a math-module function such as math.sin)")
 
     def __int__(self):
@@ -222,7 +322,6 @@ class TracedScalar:
         raise conversion_error(".item()")
 
     def __jax_array__(self):
-        from ._errors import _JaxCodeDetected
         raise _JaxCodeDetected()
 
     # ----- array-like basics -----
@@ -253,117 +352,66 @@ class TracedScalar:
         return _generic(np.trunc, (self,))
 
     def reshape(self, *shape):
-        from ._array import scalar_to_array
-        return np.reshape(scalar_to_array(self), shape[0] if len(shape) == 1 else shape)
+        return np.reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def ravel(self):
-        from ._array import scalar_to_array
-        return np.ravel(scalar_to_array(self))
+        return np.ravel(self)
 
     def sum(self, *args, **kwargs):
         return self
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method == "__call__" and not kwargs:
-            return _generic(ufunc, inputs)
-        from ._array import array_ufunc
-        return array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        from ._array import array_function
-        return array_function(func, args, kwargs)
+    # __array_ufunc__ and __array_function__ (arrays, lists, numpy functions) are installed
+    # by tracer._operators, which hands what scalar_ufunc cannot do to the array engine.
 
 
-def _value(x):
-    if type(x) is TracedScalar:
-        return x.value
-    return x
+def _union(a: frozenset, b: frozenset) -> frozenset:
+    """``a | b``, without a new set when one side is empty or both are the same set."""
+    if a is b or not b:
+        return a
+    if not a:
+        return b
+    return a | b
 
 
-def _is_constant_zero(x) -> bool:
-    """A plain number, or a dependence-free traced scalar, that is exactly 0 (not NaN)."""
-    if type(x) is TracedScalar:
-        return not x.deps and not x.pairs and x.value is not None and x.value == 0
-    return x == 0
+def _ufunc_value(ufunc, *values):
+    with np.errstate(all="ignore"):
+        value = ufunc(*values)
+    return value.item() if isinstance(value, np.generic) else value
 
 
-def _generic(ufunc, inputs):
-    """A ufunc on scalar operands, by the derivative table; arrays go to the array engine."""
-    session = None
+# The scalar implementation of each ufunc met so far (built from the table on first use).
+_IMPLEMENTATIONS: dict = {}
+
+
+def scalar_ufunc(ufunc, inputs):
+    """``ufunc(*inputs)`` on traced scalars and plain numbers, by the derivative table.
+
+    Returns NotImplemented when the array engine must do it: an operand that is neither
+    (an array, a list...), a ufunc with several outputs, or ``np.matmul``.
+    """
     for x in inputs:
-        if type(x) is TracedScalar:
-            session = x.s
-        elif not (type(x) in _NUMS or isinstance(x, (int, float, np.number))):
-            from ._array import ufunc_call
-            return ufunc_call(ufunc, inputs)
+        if not (type(x) is TracedScalar or type(x) in _NUMS or isinstance(x, _NUMBERS)):
+            return NotImplemented
     if ufunc is np.round:  # np.round is a function, not a ufunc: zero derivative
         ufunc = np.rint
     if ufunc.nout != 1:
-        from ._array import ufunc_call
-        return ufunc_call(ufunc, inputs)
-    rule = rule_of(ufunc)
-    zero_product = ufunc in ZERO_ANNIHILATORS and any(_is_constant_zero(inputs[k])
-                                                      for k in ZERO_ANNIHILATORS[ufunc])
-    if zero_product:
-        rule = (False,) * 5  # 0 * x, 0 / x: an exact 0 without dependence
-    if rule is None:
-        if ufunc in (np.matmul,):
-            from ._array import ufunc_call
-            return ufunc_call(ufunc, inputs)
-        raise unsupported_error(f"the ufunc {ufunc_name(ufunc)}")
-    vals = [_value(x) for x in inputs]
-    known = all(v is not None for v in vals)
-    value = None
-    if known:
-        with np.errstate(all="ignore"):
-            value = ufunc(*vals)
-        value = value.item() if isinstance(value, np.generic) else value
-    elif zero_product:  # 0 * x is 0 for every finite x
-        value, known = 0.0, True
-    if ufunc.nin == 2 and all(r is False for r in rule):
-        # comparisons and friends: no dependence; known values give a plain bool
-        if known:
-            return value
-        return TracedScalar(NO_SET, None if not session.hessian else NO_SET, None, session)
-    n = session.n
-    hess = session.hessian
-    if ufunc.nin == 1:
-        (x,) = inputs
-        d1, d2 = rule
-        if not d1:
-            if known:
-                return value
-            return TracedScalar(NO_SET, NO_SET if hess else None, None, session)
-        pairs = None
-        if hess:
-            pairs = x.pairs | self_pairs(x.deps, n) if d2 else x.pairs
-        return TracedScalar(x.deps, pairs, value, session)
-    a, b = inputs
-    da, db, daa, dbb, dab = rule
-    ad = a.deps if type(a) is TracedScalar else NO_SET
-    bd = b.deps if type(b) is TracedScalar else NO_SET
-    if ufunc in SELECTING and known:
-        va, vb = vals
-        if ufunc in (np.maximum, np.fmax):
-            ta, tb = not (vb > va), not (va > vb)
-        else:
-            ta, tb = not (vb < va), not (va < vb)
-        da, db, daa, dbb, dab = ta, tb, False, False, False
-    deps = (ad if da else NO_SET) | (bd if db else NO_SET)
-    pairs = None
-    if hess:
-        ap = a.pairs if type(a) is TracedScalar else NO_SET
-        bp = b.pairs if type(b) is TracedScalar else NO_SET
-        pairs = (ap if da else NO_SET) | (bp if db else NO_SET)
-        if daa:
-            pairs = pairs | self_pairs(ad, n)
-        if dbb:
-            pairs = pairs | self_pairs(bd, n)
-        if dab:
-            pairs = pairs | cross_pairs(ad, bd, n)
-    if not deps and not pairs and known:
-        return value
-    return TracedScalar(deps, pairs, value, session)
+        return NotImplemented
+    impl = _IMPLEMENTATIONS.get(ufunc)
+    if impl is None:
+        if rule_of(ufunc) is None:
+            if ufunc is np.matmul:
+                return NotImplemented
+            raise unsupported_error(f"the ufunc {ufunc_name(ufunc)}")
+        impl = _IMPLEMENTATIONS[ufunc] = _unary(ufunc) if ufunc.nin == 1 else _binary(ufunc)
+    return impl(*inputs)
+
+
+def _generic(ufunc, inputs):
+    """``ufunc(*inputs)`` with at least one traced scalar among the inputs."""
+    r = scalar_ufunc(ufunc, inputs)
+    if r is NotImplemented:  # numpy hands it to the array engine (TracedScalar.__array_ufunc__)
+        return ufunc(*inputs)
+    return r
 
 
 def _object_loop_method(ufunc):

@@ -267,10 +267,10 @@ def test_interop_api():
 def test_frontend_argument_and_missing_jax_frontend(monkeypatch):
     with pytest.raises(ValueError, match="frontend"):
         jacobian_sparsity(lambda y: y, np.ones(2), frontend="tensorflow")
-    monkeypatch.setitem(sys.modules, "tracer.torch", None)
+    monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(TracingError, match="torch front-end is not available"):
         jacobian_sparsity(lambda y: y, np.ones(2), frontend="torch")
-    monkeypatch.setitem(sys.modules, "tracer.jax", None)
+    monkeypatch.setitem(sys.modules, "jax", None)
     with pytest.raises(TracingError, match="JAX front-end is not available"):
         jacobian_sparsity(lambda y: y, np.ones(2), frontend="jax")
     with pytest.raises(TracingError, match="JAX front-end is not available"):

@@ -23,8 +23,8 @@ import pytest
 
 import tracer
 from tests.tracer._oracle import jacobian_fd, nonzero_mask
-from tracer._array import current_session
 from tracer._patching import ORIGINAL, ORIGINAL_MATH
+from tracer._session import current_session
 
 WAIT = 60.0  # seconds; only a guard against a hang
 

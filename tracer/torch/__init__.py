@@ -22,9 +22,10 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from .._api import hessian_pattern_of, jacobian_pattern_of, trace_input
-from .._array import Session, TracedArray
+from .._array import TracedArray
 from .._errors import TracingError
+from .._session import Session
+from .._trace import hessian_pattern_of, jacobian_pattern_of, trace_input
 from ._graph import make_graph, torch_dtype
 from ._interpreter import evaluate_graph
 from ._rules import ATEN_RULES

@@ -21,9 +21,11 @@ import operator
 
 import numpy as np
 
-from .._array import Session, TracedArray, scalar_to_array
+from .._array import TracedArray
+from .._construct import scalar_to_array
 from .._errors import TracingError
 from .._scalar import TracedScalar
+from .._session import Session
 from ._graph import is_input_write_back, op_name
 from ._rules import ATEN_RULES, RuleContext, to_numpy
 

@@ -21,9 +21,10 @@ from typing import Any, Callable
 import numpy as np
 import scipy.special as sc
 
-from .._array import TracedArray, index_grid
+from .._array import TracedArray
 from .._errors import TracingError, conversion_error
 from .._products import matmul
+from .._sets import index_grid
 
 #: aten operator name (overload packet, e.g. ``"mul"``) -> ``rule(ctx, *args, **kwargs)``
 ATEN_RULES: dict[str, Callable[..., Any]] = {}

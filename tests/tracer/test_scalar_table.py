@@ -1,0 +1,144 @@
+"""Traced scalars and traced arrays follow the same derivative table.
+
+For every entry of ``UNARY_RULES`` and ``BINARY_RULES`` (scipy.special's included), the
+loop path (:class:`~tracer._scalar.TracedScalar`) must give the same first-order set, pair
+set and value as the vectorized path (a 0-d :class:`~tracer._array.TracedArray` built from
+the same scalars): with two traced operands, with a number on either side, with exact
+constant zeros (which cut products), in global and local mode, with and without Hessian
+pairs. The operators (``+``, ``*``, ...) are checked the same way.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import pytest
+
+import tracer  # noqa: F401  (installs the operators and numpy handlers)
+from tracer._array import TracedArray
+from tracer._construct import scalar_to_array
+from tracer._derivatives import BINARY_RULES, UNARY_RULES, _load_scipy_special
+from tracer._patching import numpy_patched
+from tracer._scalar import TracedScalar
+from tracer._session import Session
+
+_load_scipy_special()
+N = 5
+
+
+def _key(i, j):
+    return min(i, j) * N + max(i, j)
+
+
+def _values(ufunc):
+    """Values that the ufunc accepts (floats, else integers, else a float and an integer)."""
+    for vals in ((0.7, 1.3), (3, 5), (0.7, 3)):
+        vals = vals[:ufunc.nin]
+        try:
+            with np.errstate(all="ignore"):
+                ufunc(*vals)
+        except TypeError:
+            continue
+        return vals
+    raise AssertionError(f"no test values for {ufunc}")
+
+
+def _scalar(deps, pairs, value, session):
+    return TracedScalar(frozenset(deps), frozenset(pairs) if session.hessian else None,
+                        value if session.local else None, session)
+
+
+def _summary(r, session):
+    """(first-order set, pair set, value) of a scalar result, a traced array or a number."""
+    if isinstance(r, TracedArray):
+        r._sync()
+        ptr, idx = r._g
+        deps = set(idx[ptr[0]:ptr[1]].tolist())
+        pairs = set()
+        if session.hessian:
+            hp, hi = r._h
+            pairs = set(hi[hp[0]:hp[1]].tolist())
+        value = None if r._val is None else np.asarray(r._val).reshape(-1)[0].item()
+        return deps, pairs, value
+    if isinstance(r, TracedScalar):
+        return set(r.deps), set(r.pairs or ()), r.value
+    return set(), set(), np.asarray(r).item()
+
+
+def _same(got, want):
+    assert got[0] == want[0], f"first-order sets differ: {got[0]} != {want[0]}"
+    assert got[1] == want[1], f"pair sets differ: {got[1]} != {want[1]}"
+    if want[2] is None or got[2] is None:
+        assert got[2] is None and want[2] is None, f"values differ: {got[2]} != {want[2]}"
+    else:
+        assert np.isclose(got[2], want[2], equal_nan=True), f"{got[2]} != {want[2]}"
+
+
+def _as_array(x, session):
+    return scalar_to_array(x, session) if isinstance(x, TracedScalar) else x
+
+
+def _check(f, operands, session):
+    """``f`` on the scalar operands against ``f`` on 0-d traced arrays of the same."""
+    with numpy_patched(session):
+        got = _summary(f(*operands), session)
+        want = _summary(f(*[_as_array(x, session) for x in operands]), session)
+    _same(got, want)
+
+
+def _operand_sets(session, values):
+    """Operand tuples: two traced scalars, a number on either side, exact constant zeros."""
+    a = _scalar({0, 1}, {_key(0, 1)}, values[0], session)
+    b = _scalar({1, 3}, {_key(3, 3)}, values[-1], session)
+    zero = _scalar((), (), type(values[0])(0), session)  # a dependence-free exact 0
+    sets = [(a, b), (a, a), (a, values[-1]), (values[0], b), (a, type(values[-1])(0)),
+            (type(values[0])(0), b)]
+    if session.local:
+        sets += [(zero, b), (a, zero)]
+    return sets
+
+
+SESSIONS = [(hessian, mode) for hessian in (False, True) for mode in ("global", "local")]
+
+
+def _float_loops(ufunc) -> bool:
+    # in global mode an operand's dtype is float: integer-only ufuncs have no loop for it
+    return isinstance(_values(ufunc)[0], float) and isinstance(_values(ufunc)[-1], float)
+
+
+@pytest.mark.parametrize("hessian,mode", SESSIONS)
+@pytest.mark.parametrize("ufunc", sorted(BINARY_RULES, key=lambda u: u.__name__),
+                         ids=lambda u: u.__name__)
+def test_binary_rules_scalar_matches_array(ufunc, hessian, mode):
+    if mode == "global" and not _float_loops(ufunc):
+        pytest.skip("integer-only ufunc: a global-mode operand has no integer dtype")
+    session = Session(N, hessian, mode)
+    for operands in _operand_sets(session, _values(ufunc)):
+        _check(ufunc, operands, session)
+
+
+@pytest.mark.parametrize("hessian,mode", SESSIONS)
+@pytest.mark.parametrize("ufunc", sorted(UNARY_RULES, key=lambda u: u.__name__),
+                         ids=lambda u: u.__name__)
+def test_unary_rules_scalar_matches_array(ufunc, hessian, mode):
+    if mode == "global" and not _float_loops(ufunc):
+        pytest.skip("integer-only ufunc: a global-mode operand has no integer dtype")
+    session = Session(N, hessian, mode)
+    (v,) = _values(ufunc)
+    _check(ufunc, (_scalar({0, 2}, {_key(0, 2)}, v, session),), session)
+
+
+OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv,
+             operator.mod, operator.pow, operator.lt, operator.le, operator.gt, operator.ge,
+             operator.eq, operator.ne, operator.neg, operator.pos, operator.abs]
+
+
+@pytest.mark.parametrize("hessian,mode", SESSIONS)
+@pytest.mark.parametrize("op", OPERATORS, ids=lambda op: op.__name__)
+def test_operators_scalar_matches_array(op, hessian, mode):
+    session = Session(N, hessian, mode)
+    if op in (operator.neg, operator.pos, operator.abs):
+        _check(op, (_scalar({0, 2}, {_key(0, 2)}, -0.7, session),), session)
+        return
+    for operands in _operand_sets(session, (0.7, 1.3)):
+        _check(op, operands, session)
