@@ -6,7 +6,8 @@ acyclic bicoloring), done as SparseMatrixColorings.jl does: the ``m x n`` patter
 is turned into the symmetric ``(m+n) x (m+n)`` pattern ``[[0, A], [A^T, 0]]`` (vertices
 ``0..m-1`` are the rows, ``m..m+n-1`` the columns), which is star colored (direct
 recovery, GTMP 2007 Alg. 4.1) or acyclic colored (recovery by substitution, GTMP 2007
-Alg. 3.1) with the kernels of :mod:`coloring._star` and :mod:`coloring._acyclic`.
+Alg. 3.1) with the kernels of :mod:`coloring.symmetric._star` and
+:mod:`coloring.symmetric._acyclic`.
 
 Why this works: for a seed ``S`` of that symmetric matrix, row vertex ``i`` of the
 product reads ``(A @ S_col)[i, c]`` (its neighbors are columns) and column vertex ``j``
@@ -27,15 +28,15 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from ._acyclic import AcyclicPlan
 from ._errors import ColoringError
 from ._jit import njit
 from ._orderings import ORDERINGS
 from ._pattern import as_pattern, transpose_pattern
-from ._star import StarPlan
-from ._symmetric import SYMMETRIC_PROBLEMS
-from ._symmetric_graph import SymmetricGraph
-from ._symmetric_improve import MOVES
+from .symmetric._acyclic import AcyclicPlan
+from .symmetric._coloring import SYMMETRIC_PROBLEMS
+from .symmetric._graph import SymmetricGraph
+from .symmetric._improve import MOVES
+from .symmetric._star import StarPlan
 
 __all__ = ["BICOLOR_PROBLEMS", "BicoloringResult", "bicolor", "check_bicoloring"]
 
@@ -195,7 +196,7 @@ class _Bicoloring:
         return self.ncolumn_colors + self.nrow_colors
 
 
-#: Improvement moves (:data:`coloring._symmetric_improve.MOVES`) used for bicolorings: the
+#: Improvement moves (:data:`coloring.symmetric._improve.MOVES`) used for bicolorings: the
 #: ones that keep the sparse rows and columns ahead of the dense ones. Grouping the
 #: classes in reverse or random order puts the hubs' classes first, which is the
 #: order the greedy bicoloring handles worst (n colors, and quadratic time, on an

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 from ._errors import ColoringError
 from ._matrices import SharedStructureCSR
+from ._plot import plot_coloring
 
 __all__ = ["ColoringResult", "PROBLEMS", "UPLOS"]
 
@@ -133,8 +134,6 @@ class ColoringResult:
         >>> A = sp.diags_array([1.0, 2.0, 1.0], offsets=[-1, 0, 1], shape=(8, 8))
         >>> pattern_ax, compressed_ax = coloring.color(A, problem="column").plot()
         """
-        from ._plot import plot_coloring  # matplotlib is optional
-
         return plot_coloring(self, ax, compressed=compressed)
 
     # ----------------------------------------------------------------- seeds and compress

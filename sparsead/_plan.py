@@ -25,9 +25,7 @@ from ._kernels import flat_index_kernel
 
 #: Orders tried by default for Hessians (star/acyclic), keeping the fewest colors (see
 #: :func:`coloring.color`).
-DEFAULT_ORDERS: tuple[str, ...] = tuple(getattr(
-    _coloring, "BEST_ORDERS",
-    ("largest_first", "smallest_last", "incidence_degree", "dynamic_largest_first")))
+DEFAULT_ORDERS: tuple[str, ...] = _coloring.BEST_ORDERS
 
 #: Orders tried by default for Jacobians (column and row side). The improvement pass
 #: (Culberson's iterated greedy) started from largest-first matches the best of all

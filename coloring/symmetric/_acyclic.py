@@ -25,10 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from coloring._errors import ColoringError
-from coloring._star import _check_b
-from coloring._symmetric_graph import SymmetricGraph, smallest_free_color
-
-from ._jit import njit
+from coloring._jit import njit
+from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
+from coloring.symmetric._star import _check_b
 
 
 @njit(cache=True)
@@ -341,7 +340,7 @@ class AcyclicPlan:
 
     def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
         """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
-        index (used by :func:`coloring._symmetric_postprocess.drop_neutral_colors`)."""
+        index (used by :func:`coloring.symmetric._postprocess.drop_neutral_colors`)."""
         self._build()
         self.colors = colors
         self.ncolors = int(ncolors)

@@ -22,9 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from coloring._errors import ColoringError
-from coloring._symmetric_graph import SymmetricGraph, smallest_free_color
-
-from ._jit import njit
+from coloring._jit import njit
+from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
 
 TRIVIAL = -1  # hub value of a star that is a single edge: either end can serve as hub
 
@@ -238,7 +237,7 @@ class StarPlan:
     needed_colors : numpy.ndarray
         ``(ncolors,)`` bool: colors read by decompression (hub colors and the colors of
         vertices with a stored diagonal entry). The others are dropped by
-        :func:`coloring._symmetric_postprocess.drop_neutral_colors`.
+        :func:`coloring.symmetric._postprocess.drop_neutral_colors`.
     flat_index : numpy.ndarray
         ``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered, shape
         ``(n, ncolors)``) of each stored entry; computed on first access.
@@ -277,7 +276,7 @@ class StarPlan:
 
     def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
         """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
-        index (used by :func:`coloring._symmetric_postprocess.drop_neutral_colors`)."""
+        index (used by :func:`coloring.symmetric._postprocess.drop_neutral_colors`)."""
         rows, cols = self.read_positions()
         self.colors = colors
         self.ncolors = int(ncolors)

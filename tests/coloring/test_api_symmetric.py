@@ -13,7 +13,7 @@ import coloring
 from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
 from coloring import ColoringError
 
-pytest.importorskip("coloring._symmetric")
+pytest.importorskip("coloring.symmetric._coloring")
 
 
 def symmetric_values(P, seed=0):
