@@ -32,9 +32,10 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from coloring._decompression import vertex_color_slots
 from coloring._errors import ColoringError
 from coloring._jit import njit
-from coloring.symmetric._acyclic import AcyclicPlan, _find, _vertex_color_slots, acyclic_coloring
+from coloring.symmetric._acyclic import AcyclicPlan, _find, acyclic_coloring
 from coloring.symmetric._graph import SymmetricGraph, UnmirroredEntryError, check_order
 from coloring.symmetric._improve import iterated_greedy_symmetric
 from coloring.symmetric._postprocess import check_direct_recovery, drop_neutral_colors
@@ -187,7 +188,7 @@ def _first_bicolored_cycle_edge(indptr, indices, edge_u, edge_v, pos_u, pos_v, c
     Union-find over the pairs (vertex, neighbor color): edge ``(u, v)`` joins ``(u,
     color[v])`` and ``(v, color[u])``; a join inside one set closes a two-colored cycle.
     """
-    slot_of_pos, nslots = _vertex_color_slots(indptr, indices, color)
+    slot_of_pos, nslots = vertex_color_slots(indptr, indices, color)
     parent = np.arange(nslots)
     for e in range(edge_u.size):
         a = _find(parent, slot_of_pos[pos_u[e]])
