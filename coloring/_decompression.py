@@ -108,8 +108,9 @@ class DecompressionIndex:
         For substitution in csc format: output position -> position in the CSR order of
         the (triangle of the) pattern, where :meth:`decompress` writes. None otherwise
         (csr and coo are in CSR order).
-    substitution : SubstitutionOrder or None
-        Acyclic colorings: the solve order on the full pattern.
+    substitution : callable or None
+        Acyclic colorings: ``substitution()`` returns the solve order on the full
+        pattern (a :class:`SubstitutionOrder`, built on the first call).
     sides : tuple or None
         Direct bicolorings: ``(("jvp", positions, flat_index, entry_input),
         ("vjp", ...))``, positions in the output's order, flat indices into the
@@ -397,13 +398,15 @@ def other_layout(index: DecompressionIndex, ncolors: int, layout: str) -> Decomp
 
 
 @njit(cache=True)
-def star_reads_here(indptr, flat, ncolors):
+def star_reads_here(indptr, indices, edge_of_pos, star_of_edge, hub):
     """``here[p]``: whether entry ``p = (i, j)`` is read in its own row ``i`` of ``B``,
-    given a star plan's index into a C-ordered ``(n, ncolors)`` ``B``."""
-    here = np.zeros(flat.size, np.bool_)
+    i.e. ``j`` is the hub of the entry's star, or ``i == j`` (a star plan's hubs,
+    :class:`coloring.symmetric._star.StarPlan`)."""
+    here = np.zeros(indices.size, np.bool_)
     for i in range(indptr.size - 1):
         for p in range(indptr[i], indptr[i + 1]):
-            here[p] = flat[p] // ncolors == i
+            j = indices[p]
+            here[p] = j == i or hub[star_of_edge[edge_of_pos[p]]] == j
     return here
 
 

@@ -227,13 +227,14 @@ class ColoringResult:
     # ---------------------------------------------------------------- decompression
 
     def _star_reads(self, indptr: np.ndarray, indices: np.ndarray, own: bool) -> np.ndarray:
-        """Whether each entry of a star coloring is read in its own row (see
-        :func:`coloring._decompression.star_reads_here`); cached for the own pattern."""
+        """Whether each entry of a star coloring is read in its own row; from the star
+        plan's hubs when there is one, else from the colors (cached for the own pattern)."""
         if own and self._here is not None:
             return self._here
-        flat = getattr(self._plan, "flat_index", None) if own else None
-        if flat is not None:  # the star plan knows its hubs
-            here = star_reads_here(indptr, flat, max(self.ncolors, 1))
+        if own and self._plan is not None:
+            g, plan = self._plan.graph, self._plan
+            here = star_reads_here(g.indptr, g.indices, g.edge_of_pos, plan.star_of_edge,
+                                   plan.hub)
         else:
             here = star_reads_from_colors(indptr, indices, self.colors)
         if own:
@@ -270,7 +271,8 @@ class ColoringResult:
             Read-only arrays in the output's order, int32 where they fit:
             ``indptr``/``indices`` (csr, csc) or ``rows``/``cols`` (coo), ``flat_index``
             and ``entry_input`` (the seed index behind each value); for acyclic colorings
-            ``flat_index`` is None and ``substitution`` holds the solve order.
+            ``flat_index`` is None and ``substitution()`` returns the solve order
+            (built on its first call, or by the first :meth:`decompress`).
             Cached per arguments for the colored pattern.
 
         Raises
@@ -297,7 +299,7 @@ class ColoringResult:
                                     "pattern it was computed for; color this pattern instead")
             index = direct_index(indptr, indices, self.shape, None, "acyclic", format=format,
                                  uplo=uplo, want_csr_position=True)
-            index = replace(index, substitution=self._plan.substitution_order())
+            index = replace(index, substitution=self._plan.substitution_order)
         else:
             here = (self._star_reads(indptr, indices, own) if self.problem == "star"
                     else None)

@@ -94,7 +94,7 @@ def drop_neutral_colors(plan):
         renumbered, ``proper_colors`` holding the coloring before, and ``postprocessed``
         set. Unchanged (but flagged) if every color is read.
     """
-    if getattr(plan, "postprocessed", False) or plan.ncolors == 0:
+    if plan.postprocessed or plan.ncolors == 0:
         plan.postprocessed = True
         return plan
     g = plan.graph
