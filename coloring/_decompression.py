@@ -154,81 +154,97 @@ def check_format(format: str, uplo: str) -> None:
 
 
 @njit(cache=True)
-def _kept(uplo, i, j):
-    return uplo == 0 or (uplo == 1 and i >= j) or (uplo == 2 and i <= j)
-
-
-@njit(cache=True)
 def _count_kept(indptr, indices, uplo):
-    """Stored entries of the ``uplo`` triangle (0: all)."""
-    if uplo == 0:
-        return indices.size
+    """Stored entries of the lower (``uplo`` 1) or upper (2) triangle."""
     count = 0
     for i in range(indptr.size - 1):
         for p in range(indptr[i], indptr[i + 1]):
-            if _kept(uplo, i, indices[p]):
+            j = indices[p]
+            if (uplo == 1 and i >= j) or (uplo == 2 and i <= j):
                 count += 1
     return count
 
 
 @njit(cache=True)
+def _row_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_ptr,
+                      out_ind, out_rows, flat, entry):
+    """csr (``fmt`` 0) or coo (2) output: the kept entries in CSR order."""
+    q = 0
+    if fmt == 0:
+        out_ptr[0] = 0
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if (uplo == 1 and i < j) or (uplo == 2 and i > j):
+                continue
+            out_ind[q] = j
+            if fmt == 2:
+                out_rows[q] = i
+            if rule == 0:
+                flat[q] = colors[j] * m + i
+                entry[q] = j
+            elif rule == 1 or (rule == 2 and not here[p]):
+                flat[q] = colors[i] * n + j
+                entry[q] = i
+            elif rule == 2:
+                flat[q] = colors[j] * n + i
+                entry[q] = j
+            q += 1
+        if fmt == 0:
+            out_ptr[i + 1] = q
+
+
+@njit(cache=True)
+def _column_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, out_ptr,
+                         out_ind, src, flat, entry):
+    """csc output. Positions come from a cursor per column: rows arrive in increasing
+    order, so each column's rows end up sorted, with no sort."""
+    out_ptr[:] = 0
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if not ((uplo == 1 and i < j) or (uplo == 2 and i > j)):
+                out_ptr[j + 1] += 1
+    for c in range(out_ptr.size - 1):
+        out_ptr[c + 1] += out_ptr[c]
+    cursor = out_ptr[:-1].copy()
+    q = 0
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if (uplo == 1 and i < j) or (uplo == 2 and i > j):
+                continue
+            o = cursor[j]
+            cursor[j] = o + 1
+            out_ind[o] = i
+            if src.size:
+                src[o] = q
+            if rule == 0:
+                flat[o] = colors[j] * m + i
+                entry[o] = j
+            elif rule == 1 or (rule == 2 and not here[p]):
+                flat[o] = colors[i] * n + j
+                entry[o] = i
+            elif rule == 2:
+                flat[o] = colors[j] * n + i
+                entry[o] = j
+            q += 1
+
+
 def _direct_index_kernel(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_ptr,
                          out_ind, out_rows, src, flat, entry):
     """One pass over the CSR entries of the kept triangle: the output structure
     (``out_ptr``/``out_ind``, and ``out_rows`` for coo), the CSR position ``src`` of each
     output value (csc, when ``src`` is not empty) and, for ``rule >= 0``, ``flat`` and
-    ``entry`` (see the module docstring), all written at the output position.
-
-    csc positions come from a cursor per column: rows arrive in increasing order, so
-    each column's rows end up sorted, with no sort. ``entry`` may be the same array as
-    ``out_ind`` or ``out_rows`` where the values coincide.
-    """
-    nrow = indptr.size - 1
-    cursor = out_ptr[:0].copy()
+    ``entry`` (see the module docstring), all written at the output position. ``entry``
+    may be the same array as ``out_ind`` or ``out_rows`` where the values coincide.
+    One Numba kernel per memory order, so that a csr plan compiles only its own."""
     if fmt == 1:
-        out_ptr[:] = 0
-        for i in range(nrow):
-            for p in range(indptr[i], indptr[i + 1]):
-                if _kept(uplo, i, indices[p]):
-                    out_ptr[indices[p] + 1] += 1
-        for c in range(out_ptr.size - 1):
-            out_ptr[c + 1] += out_ptr[c]
-        cursor = out_ptr[:-1].copy()
-    elif fmt == 0:
-        out_ptr[0] = 0
-    q = 0
-    for i in range(nrow):
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if not _kept(uplo, i, j):
-                continue
-            if fmt == 1:
-                o = cursor[j]
-                cursor[j] = o + 1
-                out_ind[o] = i
-                if src.size:
-                    src[o] = q
-            else:
-                o = q
-                out_ind[o] = j
-                if fmt == 2:
-                    out_rows[o] = i
-            if rule == 0:
-                flat[o] = colors[j] * m + i
-                entry[o] = j
-            elif rule == 1:
-                flat[o] = colors[i] * n + j
-                entry[o] = i
-            elif rule == 2:
-                if here[p]:
-                    flat[o] = colors[j] * n + i
-                    entry[o] = j
-                else:
-                    flat[o] = colors[i] * n + j
-                    entry[o] = i
-            q += 1
-        if fmt == 0:
-            out_ptr[i + 1] = q
+        _column_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, out_ptr,
+                             out_ind, src, flat, entry)
+    else:
+        _row_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_ptr,
+                          out_ind, out_rows, flat, entry)
 
 
 def _direct_index_numpy(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_ptr,
@@ -313,7 +329,7 @@ def direct_index(indptr: np.ndarray, indices: np.ndarray, shape: tuple[int, int]
         raise ColoringError(f"uplo={uplo!r} needs a square matrix, got shape {shape}")
     pw = m if problem == "column" else n
     nnz_in = int(indices.size)
-    small = is_small(nnz_in, _direct_index_kernel)
+    small = is_small(nnz_in, _column_major_kernel if fmt == 1 else _row_major_kernel)
     nnz = (nnz_in if not up else
            int(np.count_nonzero(_triangle_mask(indptr, indices, up))) if small
            else int(_count_kept(indptr, indices, up)))

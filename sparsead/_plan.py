@@ -5,7 +5,9 @@ A plan holds everything that does not depend on x: the 0/1 seed matrix (batch-fi
 format's order, the flat position in the batch-first product matrix to read it from
 (``flat_index``) and the input variable whose seed produced it (``entry_input``, used by
 finite differences to divide by the per-variable step). Direct decompression is then a
-single gather, which a compiling backend can fuse into its products.
+single gather, which a compiling backend can fuse into its products. The indices come
+from the coloring (:meth:`coloring.ColoringResult.decompression_index`); the plan splits
+them into chunks of seeds.
 """
 
 from __future__ import annotations
