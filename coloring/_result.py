@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._decompression import (
+    UPLOS,
     DecompressionIndex,
     check_format,
     direct_index,
@@ -44,7 +45,6 @@ from ._plot import plot_coloring
 __all__ = ["ColoringResult", "PROBLEMS", "UPLOS"]
 
 PROBLEMS = ("column", "row", "star", "acyclic", "bicolor", "bicolor_substitution")
-UPLOS = ("F", "L", "U")
 _LAYOUTS = ("C", "F", "batch_first")
 
 
@@ -378,7 +378,7 @@ class ColoringResult:
         ColoringError
             If ``B`` has the wrong shape or ``out`` the wrong pattern or dtype.
         """
-        _check_uplo(uplo)
+        check_format("csr", uplo)
         B = self._check_B(B)
         if B.flags.c_contiguous:
             layout, flat = "C", B.reshape(-1)
@@ -416,8 +416,3 @@ class ColoringResult:
             full = self._full_buffer = np.empty(self.nnz, dtype=B.dtype)
         self._plan.decompress_into(B, full)
         np.take(full, self._triangle(uplo), out=data, mode="clip")
-
-
-def _check_uplo(uplo: str) -> None:
-    if uplo not in UPLOS:
-        raise ColoringError(f"unknown uplo {uplo!r}; use 'F' (full), 'L' (lower) or 'U' (upper)")
