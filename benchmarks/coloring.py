@@ -341,7 +341,7 @@ def _decompression_rows(matrix: str, A: sp.csr_array, repeats: int) -> list[dict
     B = P.T
     out = res.decompress(B)
     flat = P.reshape(-1)
-    idx = res.decompression_index("batch_first")
+    idx = res.decompression_index().flat_index
     reps = max(repeats, 20) if repeats > 1 else 3
     _, t_dec, _ = median_seconds(lambda: res.decompress(B, out=out), reps)
     _, t_new, _ = median_seconds(lambda: res.decompress(B), reps)

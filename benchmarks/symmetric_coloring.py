@@ -1,7 +1,7 @@
 """Colors and median times of star and acyclic coloring on the issue's problems.
 
 Run ``python -m benchmarks.symmetric_coloring [--quick]`` from the repository root. It
-times :func:`coloring._symmetric.color_symmetric` (coloring plus decompression plan) and
+times :func:`coloring.symmetric._coloring.color_symmetric` (coloring plus decompression plan) and
 the coloring kernel alone, both after a warm-up call, so Numba compile time is reported
 separately as "first call". The full comparison with peers lives in
 ``benchmarks/coloring.py``; this script measures the symmetric kernels without the
@@ -17,11 +17,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
-from coloring._acyclic import AcyclicPlan, acyclic_coloring
 from coloring._orderings import ORDERINGS
-from coloring._star import StarPlan, star_coloring
-from coloring._symmetric import color_symmetric
-from coloring._symmetric_graph import SymmetricGraph
+from coloring.symmetric._acyclic import AcyclicPlan, acyclic_coloring
+from coloring.symmetric._coloring import color_symmetric
+from coloring.symmetric._graph import SymmetricGraph
+from coloring.symmetric._star import StarPlan, star_coloring
 
 # ColPack's best over its orders, measured on the project machine (from the issue)
 COLPACK_BEST = {

@@ -30,7 +30,8 @@ report it separately.
 from ._api import BEST_ORDERS, DEFAULT_IMPROVE_ITERATIONS, check, color, warmup
 from ._bicolor import BicoloringResult
 from ._errors import ColoringError
-from ._greedy import IMPROVEMENTS, greedy_color, iterated_greedy
+from ._greedy import IMPROVEMENTS, greedy_color
+from ._greedy import iterated_greedy_distance2 as iterated_greedy
 from ._orderings import GRAPH_ORDERINGS, ORDER_NAMES, ORDERINGS, NeighborhoodGraph
 from ._pattern import is_symmetric_pattern
 from ._result import PROBLEMS, ColoringResult

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import _small
 from ._bicolor import BICOLOR_PROBLEMS, BicoloringResult, bicolor, check_bicoloring
 from ._errors import ColoringError
 from ._greedy import IMPROVEMENTS, distance2_work, greedy_color, pass_work
@@ -17,6 +15,9 @@ from ._jit import njit
 from ._orderings import GRAPH_ORDERINGS, ORDER_NAMES, ORDERINGS, NeighborhoodGraph
 from ._pattern import as_pattern, is_symmetric_pattern, transpose_pattern
 from ._result import PROBLEMS, ColoringResult
+from ._small import COMPILE_MIN_SIZE, first_conflict, is_small
+from .symmetric._coloring import check_symmetric, color_symmetric
+from .symmetric._graph import SymmetricGraph, UnmirroredEntryError
 
 __all__ = ["color", "check", "warmup", "BEST_ORDERS", "DEFAULT_IMPROVE_ITERATIONS",
            "IMPROVE_MIN_WORK"]
@@ -56,16 +57,6 @@ def _improve_iterations(improve: bool | int) -> int:
     if isinstance(improve, (int, np.integer)) and improve >= 0:
         return int(improve)
     raise ColoringError(f"improve must be a bool or a number of passes >= 0, got {improve!r}")
-
-
-def _symmetric_module():
-    """C2's symmetric coloring module, or None while it does not exist yet."""
-    try:
-        return importlib.import_module("coloring._symmetric")
-    except ModuleNotFoundError as exc:
-        if exc.name == "coloring._symmetric":
-            return None
-        raise
 
 
 def _bipartite_graph(P: sp.csr_array, problem: str) -> NeighborhoodGraph:
@@ -110,7 +101,7 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         iterated greedy (also stops after 20 passes without progress). Star and acyclic
         problems: first ``improve // 10`` rounds (at most half the time) of the orders
         within one color of the best, recomputed with random tie-breaking, then greedy
-        re-runs on class-grouped and perturbed orders (:mod:`coloring._symmetric_improve`);
+        re-runs on class-grouped and perturbed orders (:mod:`coloring.symmetric._improve`);
         bicolor problems: the moves of :data:`coloring._bicolor.BICOLOR_MOVES`, keeping
         the fewest products. Never increases the number of colors.
     time_limit : float, optional
@@ -141,8 +132,6 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     ColoringError
         Unknown problem or order, a non-square or non-symmetric pattern for a symmetric
         problem (unless ``symmetrize``), or an input that is not a 2-D matrix.
-    NotImplementedError
-        For star/acyclic problems while the symmetric coloring module is unavailable.
 
     Examples
     --------
@@ -213,15 +202,11 @@ def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], see
     if m != n:
         raise ColoringError(f"problem={problem!r} needs a square symmetric pattern, "
                             f"got shape {P.shape}; use problem='column' for Jacobians")
-    module = _symmetric_module()
-    if module is None:
-        raise NotImplementedError(
-            f"problem={problem!r} is not available yet (coloring._symmetric is missing)")
     # The edge numbering is the one symmetry check (P is canonical: sorted, no duplicates);
     # the graph is built once and shared by every order and the improvement pass.
     try:
-        graph = module.SymmetricGraph(P.indptr, P.indices)
-    except module.UnmirroredEntryError as exc:
+        graph = SymmetricGraph(P.indptr, P.indices)
+    except UnmirroredEntryError as exc:
         if not symmetrize:
             i, j = exc.entry
             raise ColoringError(
@@ -229,13 +214,13 @@ def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], see
                 f"stored and ({j}, {i}) is not; pass symmetrize=True to color A | A.T, "
                 f"or use problem='column'") from None
         P = as_pattern(P + P.T)
-        graph = module.SymmetricGraph(P.indptr, P.indices)
+        graph = SymmetricGraph(P.indptr, P.indices)
     lower = clique_lower_bound(P.indptr, P.indices)
     best, best_k, best_name, best_perm, tried = None, None, "", None, {}
     start = time.perf_counter()
     for name in orders:
         perm = ORDERINGS[name](P.indptr, P.indices, seed)
-        plan = module.color_symmetric(P.indptr, P.indices, problem, perm, graph=graph)
+        plan = color_symmetric(P.indptr, P.indices, problem, perm, graph=graph)
         k = int(plan.ncolors)
         tried[name] = k
         if best_k is None or k < best_k:
@@ -250,7 +235,7 @@ def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], see
         t0 = time.perf_counter()
         # orders far behind the best rarely win with other ties: restart the close ones
         close = tuple(name for name in orders if tried[name] <= best_k + 1)
-        restart = _tie_break_restarts(P, problem, close, module, graph, seed,
+        restart = _tie_break_restarts(P, problem, close, graph, seed,
                                       rounds=max(1, iterations // 10), time_limit=time_limit / 2)
         if restart is not None and restart[0].ncolors < best_k:
             best, best_k, best_perm = restart[0], int(restart[0].ncolors), restart[1]
@@ -258,7 +243,7 @@ def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], see
         left = max(time_limit - (time.perf_counter() - t0), 0.0)
         # the improvement search starts from the best coloring and keeps the best seen
         # (that coloring included), so it never adds colors
-        improved = module.color_symmetric(P.indptr, P.indices, problem, best_perm,
+        improved = color_symmetric(P.indptr, P.indices, problem, best_perm,
                                           improve=iterations, time_limit=left,
                                           seed=seed, graph=graph)
         if improved.ncolors < best_k:
@@ -267,7 +252,7 @@ def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], see
                           lower_bound=lower, orders_tried=tried)
 
 
-def _tie_break_restarts(P: sp.csr_array, problem: str, orders: tuple[str, ...], module: Any,
+def _tie_break_restarts(P: sp.csr_array, problem: str, orders: tuple[str, ...],
                         graph: Any, seed: Any, *, rounds: int, time_limit: float):
     """Best ``(plan, order)`` of the orders recomputed with random tie-breaking, or None.
 
@@ -293,7 +278,7 @@ def _tie_break_restarts(P: sp.csr_array, problem: str, orders: tuple[str, ...], 
                                     shape=P.shape)[perm])
         for name in orders:
             order = np.ascontiguousarray(perm[ORDERINGS[name](Q.indptr, Q.indices, seed)])
-            plan = module.color_symmetric(P.indptr, P.indices, problem, order, graph=graph)
+            plan = color_symmetric(P.indptr, P.indices, problem, order, graph=graph)
             if best is None or plan.ncolors < best[0].ncolors:
                 best = (plan, order)
     return best
@@ -410,12 +395,9 @@ def check(A: Any, result: ColoringResult | BicoloringResult) -> None:
     if colors.size and (colors.min() < 0 or colors.max() >= max(result.ncolors, 1)):
         raise ColoringError(f"colors must lie in 0..{result.ncolors - 1}")
     if problem in _SYMMETRIC:
-        module = _symmetric_module()
-        if module is None:
-            raise NotImplementedError("symmetric colorings cannot be checked yet")
         if result.pattern.shape == P.shape and not is_symmetric_pattern(P)[0]:
             P = as_pattern(P + P.T)
-        module.check_symmetric(P.indptr, P.indices, colors, problem)
+        check_symmetric(P.indptr, P.indices, colors, problem)
         return
     k = max(result.ncolors, 1)
     # column problem: columns (colored) sharing a row must differ; row problem: mirrored
@@ -423,7 +405,7 @@ def check(A: Any, result: ColoringResult | BicoloringResult) -> None:
         indptr, indices, names = P.indptr, P.indices, ("columns", "row")
     else:
         (indptr, indices), names = transpose_pattern(P), ("rows", "column")
-    find = (_small.first_conflict if _small.is_small(indices.size, _first_conflict)
+    find = (first_conflict if is_small(indices.size, _first_conflict)
             else _first_conflict)
     node, u, w = find(indptr, indices, np.ascontiguousarray(colors, np.int64), k)
     if node >= 0:
@@ -447,7 +429,7 @@ def warmup(problem: str = "column", orders: str | Sequence[str] = ORDER_NAMES) -
         pay (loading from the cache once the kernels were compiled on this machine).
     """
     start = time.perf_counter()
-    n = _small.COMPILE_MIN_SIZE // 3 + 2
+    n = COMPILE_MIN_SIZE // 3 + 2
     A = sp.diags_array([np.ones(n - 1), np.ones(n), np.ones(n - 1)], offsets=[-1, 0, 1],
                        format="csr")
     improve = 2 if problem in ("column", "row") else 0

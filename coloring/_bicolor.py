@@ -6,7 +6,8 @@ acyclic bicoloring), done as SparseMatrixColorings.jl does: the ``m x n`` patter
 is turned into the symmetric ``(m+n) x (m+n)`` pattern ``[[0, A], [A^T, 0]]`` (vertices
 ``0..m-1`` are the rows, ``m..m+n-1`` the columns), which is star colored (direct
 recovery, GTMP 2007 Alg. 4.1) or acyclic colored (recovery by substitution, GTMP 2007
-Alg. 3.1) with the kernels of :mod:`coloring._star` and :mod:`coloring._acyclic`.
+Alg. 3.1) with the kernels of :mod:`coloring.symmetric._star` and
+:mod:`coloring.symmetric._acyclic`.
 
 Why this works: for a seed ``S`` of that symmetric matrix, row vertex ``i`` of the
 product reads ``(A @ S_col)[i, c]`` (its neighbors are columns) and column vertex ``j``
@@ -22,20 +23,32 @@ any product) and the rest are renumbered ``1..k`` on each side.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._acyclic import AcyclicPlan
+from ._decompression import (
+    DecompressionIndex,
+    bicolor_sides,
+    check_format,
+    direct_index,
+    gather_bicolor,
+    index_dtype,
+    pattern_arrays,
+    read_sides,
+    substitute_bicolor,
+)
 from ._errors import ColoringError
 from ._jit import njit
 from ._orderings import ORDERINGS
 from ._pattern import as_pattern, transpose_pattern
-from ._star import StarPlan
-from ._symmetric import SYMMETRIC_PROBLEMS
-from ._symmetric_graph import SymmetricGraph
-from ._symmetric_improve import MOVES
+from .symmetric._acyclic import AcyclicPlan
+from .symmetric._coloring import SYMMETRIC_PROBLEMS
+from .symmetric._graph import SymmetricGraph
+from .symmetric._improve import MOVES
+from .symmetric._star import StarPlan
 
 __all__ = ["BICOLOR_PROBLEMS", "BicoloringResult", "bicolor", "check_bicoloring"]
 
@@ -119,50 +132,6 @@ def _side_colors(colors, read_color, first_row_color, keep_all):
     return color_map, vertex_colors, k_col, k_row
 
 
-@njit(cache=True)
-def _read_sides(read_vertex, read_color, color_map, m):
-    """For each read: from the row products (VJPs)?, and its (row, column) in that B."""
-    r = read_vertex.size
-    from_row = np.zeros(r, np.bool_)
-    bi = np.empty(r, np.int64)
-    bj = np.empty(r, np.int64)
-    for t in range(r):
-        v = read_vertex[t]
-        c = color_map[read_color[t]]
-        if v < m:  # row vertex i reads (A @ S_col)[i, c]
-            bi[t] = v
-            bj[t] = c
-        else:  # column vertex j reads (S_row.T @ A)[c, j]
-            from_row[t] = True
-            bi[t] = c
-            bj[t] = v - m
-    return from_row, bi, bj
-
-
-@njit(cache=True)
-def _gather_bicolor(B_col, B_row, from_row, bi, bj, out):
-    """Direct recovery: ``out[p]`` from ``B_row[bi, bj]`` or ``B_col[bi, bj]``."""
-    for p in range(out.size):
-        if from_row[p]:
-            out[p] = B_row[bi[p], bj[p]]
-        else:
-            out[p] = B_col[bi[p], bj[p]]
-
-
-@njit(cache=True)
-def _substitute_bicolor(B_col, B_row, from_row, bi, bj, acc_src, acc_dst, out_pos, acc, out):
-    """Recovery by substitution along the peeling order of the two-colored trees."""
-    acc[:] = 0.0
-    for k in range(out_pos.size):
-        if from_row[k]:
-            b = B_row[bi[k], bj[k]]
-        else:
-            b = B_col[bi[k], bj[k]]
-        val = b - acc[acc_src[k]]
-        acc[acc_dst[k]] += val
-        out[out_pos[k]] = val
-
-
 class _Bicoloring:
     """One bicoloring of the bipartite graph: side colors and the reads of decompression."""
 
@@ -188,14 +157,14 @@ class _Bicoloring:
         self.column_colors = vcolors[m:]
         self.ncolumn_colors = int(k_col)
         self.nrow_colors = int(k_row)
-        self.reads = _read_sides(read_vertex, read_color, color_map, m)
+        self.reads = read_sides(read_vertex, read_color, color_map, m)
 
     @property
     def nproducts(self) -> int:
         return self.ncolumn_colors + self.nrow_colors
 
 
-#: Improvement moves (:data:`coloring._symmetric_improve.MOVES`) used for bicolorings: the
+#: Improvement moves (:data:`coloring.symmetric._improve.MOVES`) used for bicolorings: the
 #: ones that keep the sparse rows and columns ahead of the dense ones. Grouping the
 #: classes in reverse or random order puts the hubs' classes first, which is the
 #: order the greedy bicoloring handles worst (n colors, and quadratic time, on an
@@ -307,7 +276,7 @@ class BicoloringResult:
         self._from_row, self._bi, self._bj = bic.reads
         self._steps = bic.steps
         self._acc: np.ndarray | None = None
-        self._index: tuple[np.ndarray, ...] | None = None
+        self._index: dict[str, DecompressionIndex] = {}
 
     @property
     def nproducts(self) -> int:
@@ -370,29 +339,53 @@ class BicoloringResult:
         V, W = self.seed_matrices(dtype=dtype)
         return np.ascontiguousarray(M @ V.T), np.ascontiguousarray(W @ M)
 
-    def decompression_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                           np.ndarray] | None:
-        """Where each stored entry is read in the batch-first products (direct only).
+    def decompression_index(self, format: str = "csr", uplo: str = "F", *,
+                            pattern: Any = None) -> DecompressionIndex:
+        """Where each stored entry is read in the batch-first JVP and VJP products.
+
+        Parameters
+        ----------
+        format : {"csr", "csc", "coo"}
+            Order of the stored values (and structure) of the output matrix.
+        uplo : {"F"}
+            Bicolorings recover the whole pattern.
+        pattern : scipy.sparse matrix, optional
+            Must be the colored pattern (checked; default).
 
         Returns
         -------
-        (jvp_positions, jvp_index, vjp_positions, vjp_index) or None
-            Entry ``jvp_positions[t]`` (a position in the pattern's CSR order) is
-            ``P_col.ravel()[jvp_index[t]]`` for the batch-first JVP products ``P_col``
-            ``(k1, m)``; likewise for the VJP products ``P_row`` ``(k2, n)``. None for
-            ``bicolor_substitution``, which decompresses by substitution.
+        DecompressionIndex
+            The output structure; for ``"bicolor"``, ``sides`` gives per side
+            (``"jvp"``, then ``"vjp"``) the output positions it recovers, their flat
+            index into the batch-first products (``(k1, m)`` JVPs, ``(k2, n)`` VJPs)
+            and the seed index behind each value. ``bicolor_substitution`` has no
+            ``sides`` and decompresses through :meth:`decompress`; for csc,
+            ``csr_position`` maps each output value to the CSR position it fills.
+            Cached per format.
         """
-        if self._steps is not None:
-            return None
-        if self._index is None:
-            m, n = self.shape
-            rows = np.flatnonzero(self._from_row)
-            cols = np.flatnonzero(~self._from_row)
-            self._index = (cols, self._bj[cols] * m + self._bi[cols],
-                           rows, self._bi[rows] * n + self._bj[rows])
-            for a in self._index:
-                a.flags.writeable = False
-        return self._index
+        check_format(format, uplo)
+        if uplo != "F":
+            raise ColoringError(f"a bicoloring recovers the whole pattern: uplo must be 'F', "
+                                f"got {uplo!r}")
+        if not pattern_arrays(pattern, self.pattern)[2]:
+            raise ColoringError("a bicoloring decompresses the pattern it was computed for; "
+                                "color this pattern instead")
+        if format in self._index:
+            return self._index[format]
+        P, (m, n) = self.pattern, self.shape
+        index = direct_index(P.indptr, P.indices, self.shape, None, "structure",
+                             format=format, want_csr_position=True)
+        if self._steps is None:
+            where = None
+            if index.csr_position is not None:  # CSR position -> output position
+                where = np.empty(P.indices.size, np.int64)
+                where[index.csr_position] = np.arange(P.indices.size)
+            idt = index_dtype(m + 1, n + 1, P.indices.size + 1,
+                              max(self.ncolumn_colors, 1) * m, max(self.nrow_colors, 1) * n)
+            sides = bicolor_sides(self._from_row, self._bi, self._bj, self.shape, where, idt)
+            index = replace(index, csr_position=None, sides=sides, product_width=0)
+        self._index[format] = index
+        return index
 
     def decompress(self, B_col: Any, B_row: Any, out: sp.csr_array | None = None
                    ) -> sp.csr_array:
@@ -440,13 +433,13 @@ class BicoloringResult:
             data = np.empty(self.nnz, dtype=dtype)
         # empty sides still need a 2-D array of the kernel's dtype
         if self._steps is None:
-            _gather_bicolor(B_col, B_row, self._from_row, self._bi, self._bj, data)
+            gather_bicolor(B_col, B_row, self._from_row, self._bi, self._bj, data)
         else:
             acc_src, acc_dst, out_pos, nslots = self._steps
             acc_dtype = np.result_type(dtype, np.float64)
             if self._acc is None or self._acc.dtype != acc_dtype:
                 self._acc = np.zeros(nslots, acc_dtype)
-            _substitute_bicolor(B_col, B_row, self._from_row, self._bi, self._bj, acc_src,
+            substitute_bicolor(B_col, B_row, self._from_row, self._bi, self._bj, acc_src,
                                 acc_dst, out_pos, self._acc, data)
         if out is not None:
             return out

@@ -11,11 +11,12 @@ import time
 
 import numpy as np
 
-from . import _small
 from ._jit import njit
 from ._orderings import NeighborhoodGraph
+from ._small import class_order, greedy_bipartite, greedy_is_small, is_small
 
-__all__ = ["greedy_color", "iterated_greedy", "IMPROVEMENTS", "distance2_work", "pass_work"]
+__all__ = ["greedy_color", "iterated_greedy_distance2", "IMPROVEMENTS", "distance2_work",
+           "pass_work"]
 
 
 @njit(cache=True)
@@ -119,8 +120,8 @@ def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
     if g.is_bipartite:
         nnodes = g.p2.size - 1
         # the one-word kernel is the compiled path tried first below
-        if _small.greedy_is_small(g.i2.size, _greedy_bitmask64):
-            return _small.greedy_bipartite(order, g.p1, g.i1, nnodes)
+        if greedy_is_small(g.i2.size, _greedy_bitmask64):
+            return greedy_bipartite(order, g.p1, g.i1, nnodes)
         colors, ok = _greedy_bitmask64(order, g.p1, g.i1, nnodes)
         if ok:
             return colors
@@ -212,11 +213,14 @@ _CLASS_STRATEGY_CYCLE = ("reverse", "largest_first", "reverse", "random", "large
                          "reverse", "smallest_first", "random")
 
 
-def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
+def iterated_greedy_distance2(graph: NeighborhoodGraph, colors: np.ndarray, *,
                     iterations: int = 100, time_limit: float | None = None,
                     lower_bound: int = 0, patience: int | None = 20,
                     seed=None, work_limit: float | None = None) -> np.ndarray:
-    """Culberson's iterated greedy: recolor greedily, visiting color classes in turn.
+    """Culberson's iterated greedy for partial distance-2 (column and row) colorings.
+
+    Public as ``coloring.iterated_greedy``; star and acyclic colorings have their own
+    improvement, :func:`coloring.symmetric._improve.iterated_greedy_symmetric`.
 
     J. C. Culberson, "Iterated greedy graph coloring and the difficulty landscape",
     Tech. Rep. TR 92-07, University of Alberta, 1992 (Section 2, Lemma 1): if every color
@@ -271,8 +275,8 @@ def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
             break
         strategy = _CLASS_STRATEGY_CYCLE[it % len(_CLASS_STRATEGY_CYCLE)]
         rank = _class_ranks(strategy, current, k, rng)
-        if _small.is_small(g.i2.size, _class_order):
-            order = _small.class_order(current, rank, bool(it % 2))
+        if is_small(g.i2.size, _class_order):
+            order = class_order(current, rank, bool(it % 2))
         else:
             order = _class_order(current, k, rank, bool(it % 2))
         current = _greedy_graph(g, order)
@@ -285,8 +289,9 @@ def iterated_greedy(graph: NeighborhoodGraph, colors: np.ndarray, *,
 
 def _improve_iterated_greedy(graph, colors, *, iterations, time_limit, lower_bound, seed,
                              work_limit=None):
-    """Culberson's iterated greedy with the default patience (see :func:`iterated_greedy`)."""
-    return iterated_greedy(graph, colors, iterations=iterations, time_limit=time_limit,
+    """Culberson's iterated greedy with the default patience (see
+    :func:`iterated_greedy_distance2`)."""
+    return iterated_greedy_distance2(graph, colors, iterations=iterations, time_limit=time_limit,
                            lower_bound=lower_bound, seed=seed, work_limit=work_limit)
 
 

@@ -30,8 +30,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from . import _small
 from ._jit import njit
+from ._small import by_decreasing_key, distance2_degrees, is_small
 
 __all__ = [
     "NeighborhoodGraph",
@@ -354,8 +354,8 @@ def degrees(graph: NeighborhoodGraph) -> np.ndarray:
     """Number of distinct neighbors of every vertex of ``graph`` (int64)."""
     if graph.is_adjacency:
         return _adjacency_degrees(graph.n, graph.p2, graph.i2)
-    if _small.is_small(graph.i2.size, _degrees):
-        return _small.distance2_degrees(graph.n, graph.p1, graph.i1, graph.p2, graph.i2)
+    if is_small(graph.i2.size, _degrees):
+        return distance2_degrees(graph.n, graph.p1, graph.i1, graph.p2, graph.i2)
     return _degrees(graph.n, graph.p1, graph.i1, graph.p2, graph.i2)
 
 
@@ -379,8 +379,8 @@ def largest_first_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
     Jacobian? Graph coloring for computing derivatives", SIAM Review 47(4), 2005.
     A counting sort over degree buckets: linear time.
     """
-    if _small.is_small(graph.i2.size, _by_decreasing_key):
-        return _small.by_decreasing_key(degrees(graph))
+    if is_small(graph.i2.size, _by_decreasing_key):
+        return by_decreasing_key(degrees(graph))
     return _by_decreasing_key(degrees(graph))
 
 

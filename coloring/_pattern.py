@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from . import _small
 from ._errors import ColoringError
 from ._jit import njit
+from ._small import is_small, transpose
 
 __all__ = ["as_pattern", "transpose_pattern", "is_symmetric_pattern"]
 
@@ -126,8 +126,8 @@ def _transpose(indptr, indices, ncols):
 
 def transpose_pattern(P: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
     """``(indptr, indices)`` of the transpose of the CSR pattern ``P`` (i.e. its CSC)."""
-    if _small.is_small(P.nnz, _transpose):
-        return _small.transpose(P.indptr, P.indices, P.shape[1])
+    if is_small(P.nnz, _transpose):
+        return transpose(P.indptr, P.indices, P.shape[1])
     return _transpose(P.indptr, P.indices, P.shape[1])
 
 

@@ -32,9 +32,9 @@ def nonzero_colors(result: Any) -> np.ndarray:
     rows = np.repeat(np.arange(P.shape[0], dtype=np.int64), np.diff(P.indptr))
     if result.problem == "row":
         return result.colors[rows]
-    index = result.decompression_index("C")
-    if result.problem == "star" and index is not None and result.ncolors:
-        return index % result.ncolors  # B is (n, k): flat i * k + c
+    if result.problem == "star" and result.ncolors:
+        index = result.decompression_index().flat_index
+        return (index // P.shape[1]).astype(np.int64)  # batch-first (k, n): c * n + i
     return result.colors[P.indices]  # column, acyclic (by substitution)
 
 

@@ -12,26 +12,39 @@ acyclic     ``n`` columns  ``A @ S``, ``(n, k)`` ``P.T`` with ``P`` (k, n)
 =========== ============== ===================== ==========================
 
 Direct decompression (column, row, star) is one gather ``data = B_flat[index]`` through a
-precomputed flat index. ``B`` may be C-contiguous or F-contiguous (e.g. the transpose of
-a C-contiguous batch-first product); the index for the layout of ``B`` is picked from its
-flags, so ``B`` is never copied. Both indices are built lazily and cached.
+precomputed flat index (:meth:`ColoringResult.decompression_index`, computed by
+:mod:`coloring._decompression`). ``B`` may be C-contiguous or F-contiguous (e.g. the
+transpose of a C-contiguous batch-first product); the index for the layout of ``B`` is
+picked from its flags, so ``B`` is never copied. Indices are built lazily and cached.
 """
 
 from __future__ import annotations
 
 import weakref
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._decompression import (
+    UPLOS,
+    DecompressionIndex,
+    check_format,
+    direct_index,
+    other_layout,
+    pattern_arrays,
+    star_reads_from_colors,
+    star_reads_here,
+    triangle_positions,
+)
 from ._errors import ColoringError
 from ._matrices import SharedStructureCSR
+from ._plot import plot_coloring
 
 __all__ = ["ColoringResult", "PROBLEMS", "UPLOS"]
 
 PROBLEMS = ("column", "row", "star", "acyclic", "bicolor", "bicolor_substitution")
-UPLOS = ("F", "L", "U")
 _LAYOUTS = ("C", "F", "batch_first")
 
 
@@ -69,8 +82,9 @@ class ColoringResult:
         self.lower_bound = int(lower_bound)
         self.orders_tried = dict(orders_tried or {})
         self._plan = plan
-        self._index_cache: dict[tuple[str, str], np.ndarray | None] = {}
-        self._triangle_cache: dict[str, tuple[np.ndarray, sp.csr_array]] = {}
+        self._index_cache: dict[tuple[str, str, str], DecompressionIndex] = {}
+        self._triangle_cache: dict[str, np.ndarray] = {}
+        self._here: np.ndarray | None = None  # star: entries read in their own row
         self._full_buffer: np.ndarray | None = None
         # id(target pattern) -> weak references to index arrays of an `out` already compared
         self._verified: dict[int, tuple[weakref.ref, weakref.ref]] = {}
@@ -133,8 +147,6 @@ class ColoringResult:
         >>> A = sp.diags_array([1.0, 2.0, 1.0], offsets=[-1, 0, 1], shape=(8, 8))
         >>> pattern_ax, compressed_ax = coloring.color(A, problem="column").plot()
         """
-        from ._plot import plot_coloring  # matplotlib is optional
-
         return plot_coloring(self, ax, compressed=compressed)
 
     # ----------------------------------------------------------------- seeds and compress
@@ -214,94 +226,95 @@ class ColoringResult:
 
     # ---------------------------------------------------------------- decompression
 
-    def _direct_index(self, layout: str) -> np.ndarray | None:
-        """Flat gather index into ``B`` of layout ``"C"`` or ``"F"`` (None: substitution)."""
-        key = ("F", layout)
-        if key in self._index_cache:
-            return self._index_cache[key]
-        P = self.pattern
-        m, n = P.shape
-        k = self.ncolors
-        rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(P.indptr))
-        cols = P.indices
-        if self.problem == "column":
-            c = self.colors[cols]
-            idx = rows * k + c if layout == "C" else c * m + rows
-        elif self.problem == "row":
-            c = self.colors[rows]
-            idx = c * n + cols if layout == "C" else cols * k + c
+    def _star_reads(self, indptr: np.ndarray, indices: np.ndarray, own: bool) -> np.ndarray:
+        """Whether each entry of a star coloring is read in its own row; from the star
+        plan's hubs when there is one, else from the colors (cached for the own pattern)."""
+        if own and self._here is not None:
+            return self._here
+        if own and self._plan is not None:
+            g, plan = self._plan.graph, self._plan
+            here = star_reads_here(g.indptr, g.indices, g.edge_of_pos, plan.star_of_edge,
+                                   plan.hub)
         else:
-            flat = getattr(self._plan, "flat_index", None)
-            if flat is None:
-                idx = None
-            else:
-                flat = np.asarray(flat, dtype=np.int64)
-                if layout == "C":
-                    idx = flat
-                else:  # (i, c) at i*k + c in C order sits at c*n + i in F order
-                    idx = (flat % k) * m + flat // k if k else flat
-        if idx is not None:
-            idx = np.ascontiguousarray(idx, dtype=np.int64)
-        self._index_cache[key] = idx
-        return idx
+            here = star_reads_from_colors(indptr, indices, self.colors)
+        if own:
+            self._here = here
+        return here
 
-    def _triangle(self, uplo: str) -> tuple[np.ndarray, sp.csr_array]:
-        """Positions of the ``uplo`` triangle within the full pattern, and its pattern."""
-        if uplo in self._triangle_cache:
-            return self._triangle_cache[uplo]
-        P = self.pattern
-        m, n = P.shape
-        if m != n:
-            raise ColoringError(f"uplo={uplo!r} needs a square matrix, got shape {P.shape}")
-        rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(P.indptr))
-        keep = rows >= P.indices if uplo == "L" else rows <= P.indices
-        pos = np.flatnonzero(keep).astype(np.int64)
-        counts = np.bincount(rows[pos], minlength=m)
-        indptr = np.zeros(m + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        T = sp.csr_array((np.ones(pos.size, dtype=bool), P.indices[pos], indptr), shape=P.shape)
-        T.indices = np.ascontiguousarray(P.indices[pos], dtype=np.int64)
-        T.indptr = indptr
-        T.indices.flags.writeable = False  # shared by every matrix decompress() returns
-        T.indptr.flags.writeable = False
-        self._triangle_cache[uplo] = (pos, T)
-        return pos, T
+    def decompression_index(self, format: str = "csr", uplo: str = "F", *,
+                            layout: str = "batch_first",
+                            pattern: Any = None) -> DecompressionIndex:
+        """Where each stored entry of the output matrix is read in the products.
 
-    def _target_pattern(self, uplo: str) -> sp.csr_array:
-        return self.pattern if uplo == "F" else self._triangle(uplo)[1]
-
-    def decompression_index(self, layout: str = "C", uplo: str = "F") -> np.ndarray | None:
-        """Flat gather index ``idx`` with ``A.data == B_flat[idx]``.
+        One implementation (:mod:`coloring._decompression`) serves :meth:`decompress` and
+        any caller that gathers the entries itself (``sparsead``'s evaluation plans).
 
         Parameters
         ----------
-        layout : {"C", "F", "batch_first"}
-            ``"C"``: ``B_flat = B.ravel()`` for a C-contiguous ``B``. ``"F"``:
-            ``B_flat = B.T.ravel()`` for an F-contiguous ``B``. ``"batch_first"``: the
-            flat index into the C-contiguous batch-first products (``(k, m)`` for column,
-            ``(k, n)`` for row and symmetric problems), i.e. the layout a backend
-            produces; a JAX backend can fuse this gather into its compiled function.
+        format : {"csr", "csc", "coo"}
+            Order of the stored values (and structure) of the output matrix.
         uplo : {"F", "L", "U"}
-            Full pattern, or only its lower/upper triangle.
+            Full pattern, or only its lower/upper triangle (square patterns).
+        layout : {"batch_first", "C", "F"}
+            Of the products the flat index reads. ``"batch_first"``: the C-contiguous
+            products ``(k, m)`` (column) or ``(k, n)`` (row, star, acyclic), as a backend
+            returns them. ``"C"`` / ``"F"``: ``B`` of :attr:`compressed_shape`, read as
+            ``B.ravel()`` / ``B.T.ravel()``.
+        pattern : scipy.sparse matrix, optional
+            The pattern of the output matrix when it is not the colored one: a subset
+            (for column and row colorings), or, for star colorings, any symmetric
+            pattern the colors star-color. Default: the colored pattern.
 
         Returns
         -------
-        numpy.ndarray of int64 or None
-            ``None`` for acyclic colorings, which decompress by substitution.
+        DecompressionIndex
+            Read-only arrays in the output's order, int32 where they fit:
+            ``indptr``/``indices`` (csr, csc) or ``rows``/``cols`` (coo), ``flat_index``
+            and ``entry_input`` (the seed index behind each value); for acyclic colorings
+            ``flat_index`` is None and ``substitution()`` returns the solve order
+            (built on its first call, or by the first :meth:`decompress`).
+            Cached per arguments for the colored pattern.
+
+        Raises
+        ------
+        ColoringError
+            Unknown format, uplo or layout; a non-square pattern with ``uplo``; a pattern
+            the colors cannot decompress.
         """
         if layout not in _LAYOUTS:
             raise ColoringError(f"unknown layout {layout!r}; use one of {_LAYOUTS}")
-        _check_uplo(uplo)
-        if layout == "batch_first":
-            layout = self.batch_first_layout
-        idx = self._direct_index(layout)
-        if idx is None or uplo == "F":
-            return idx
-        key = (uplo, layout)
-        if key not in self._index_cache:
-            pos, _ = self._triangle(uplo)
-            self._index_cache[key] = np.ascontiguousarray(idx[pos])
-        return self._index_cache[key]
+        check_format(format, uplo)
+        if layout == self.batch_first_layout:
+            layout = "batch_first"
+        indptr, indices, own = pattern_arrays(pattern, self.pattern)
+        key = (format, uplo, layout)
+        if own and key in self._index_cache:
+            return self._index_cache[key]
+        if layout != "batch_first":
+            base = self.decompression_index(format, uplo, pattern=pattern)
+            index = other_layout(base, self.ncolors, layout)
+        elif self.problem == "acyclic":
+            if not own:
+                raise ColoringError("an acyclic coloring decompresses by substitution on the "
+                                    "pattern it was computed for; color this pattern instead")
+            index = direct_index(indptr, indices, self.shape, None, "acyclic", format=format,
+                                 uplo=uplo, want_csr_position=True)
+            index = replace(index, substitution=self._plan.substitution_order)
+        else:
+            here = (self._star_reads(indptr, indices, own) if self.problem == "star"
+                    else None)
+            index = direct_index(indptr, indices, self.shape, self.colors, self.problem,
+                                 format=format, uplo=uplo, ncolors=self.ncolors, here=here)
+        if own:
+            self._index_cache[key] = index
+        return index
+
+    def _triangle(self, uplo: str) -> np.ndarray:
+        """CSR positions of the ``uplo`` triangle within the full pattern (cached)."""
+        if uplo not in self._triangle_cache:
+            P = self.pattern
+            self._triangle_cache[uplo] = triangle_positions(P.indptr, P.indices, uplo)
+        return self._triangle_cache[uplo]
 
     def _check_B(self, B: Any) -> np.ndarray:
         B = np.asarray(B)
@@ -313,7 +326,7 @@ class ColoringResult:
                 f"{self.problem!r} with {self.ncolors} colors), got {B.shape}")
         return B
 
-    def _check_out(self, out: Any, target: sp.csr_array, dtype: np.dtype) -> None:
+    def _check_out(self, out: Any, target: DecompressionIndex, dtype: np.dtype) -> None:
         if not (sp.issparse(out) and out.format == "csr"):
             raise ColoringError(f"out must be a scipy.sparse csr_array, got {type(out).__name__}")
         if out.shape != target.shape:
@@ -323,7 +336,7 @@ class ColoringResult:
         if not same and (np.array_equal(out.indptr, target.indptr)
                          and np.array_equal(out.indices, target.indices)):
             # remember this matrix's index arrays: later calls skip the O(nnz) comparison
-            self._verified[id(target)] = (weakref.ref(out.indices), weakref.ref(out.indptr))
+            self._verified[id(target.indices)] = (weakref.ref(out.indices), weakref.ref(out.indptr))
             same = True
         if not same:
             raise ColoringError(
@@ -333,8 +346,8 @@ class ColoringResult:
             raise ColoringError(f"out.data has dtype {out.data.dtype} but B has dtype {dtype}; "
                                 f"pass B of the same dtype or a new out")
 
-    def _verified_before(self, out: Any, target: sp.csr_array) -> bool:
-        refs = self._verified.get(id(target))
+    def _verified_before(self, out: Any, target: DecompressionIndex) -> bool:
+        refs = self._verified.get(id(target.indices))
         return refs is not None and refs[0]() is out.indices and refs[1]() is out.indptr
 
     def decompress(self, B: Any, *, out: sp.csr_array | None = None,
@@ -365,7 +378,7 @@ class ColoringResult:
         ColoringError
             If ``B`` has the wrong shape or ``out`` the wrong pattern or dtype.
         """
-        _check_uplo(uplo)
+        check_format("csr", uplo)
         B = self._check_B(B)
         if B.flags.c_contiguous:
             layout, flat = "C", B.reshape(-1)
@@ -374,23 +387,22 @@ class ColoringResult:
         else:
             B = np.ascontiguousarray(B)
             layout, flat = "C", B.reshape(-1)
-        target = self._target_pattern(uplo)
+        index = self.decompression_index("csr", uplo, layout=layout)
         if out is not None:
-            self._check_out(out, target, B.dtype)
+            self._check_out(out, index, B.dtype)
             data = out.data
         else:
-            data = np.empty(target.indices.size, dtype=B.dtype)
-        idx = self.decompression_index(layout, uplo)
-        if idx is not None:
+            data = np.empty(index.nnz, dtype=B.dtype)
+        if index.flat_index is not None:
             # mode="clip" avoids numpy's buffered bounds check of mode="raise"
-            np.take(flat, idx, out=data, mode="clip")
+            np.take(flat, index.flat_index, out=data, mode="clip")
         else:
             self._decompress_substitution(B, data, uplo)
         if out is not None:
             return out
-        M = SharedStructureCSR((data, target.indices, target.indptr), shape=target.shape)
-        # share the read-only index arrays (no copy; keeps int64; makes out= checks O(1))
-        M.indices, M.indptr = target.indices, target.indptr
+        M = SharedStructureCSR((data, index.indices, index.indptr), shape=self.shape)
+        # share the read-only index arrays (no copy; makes out= checks O(1))
+        M.indices, M.indptr = index.indices, index.indptr
         M.has_canonical_format = True
         return M
 
@@ -403,10 +415,4 @@ class ColoringResult:
         if full is None or full.dtype != B.dtype:
             full = self._full_buffer = np.empty(self.nnz, dtype=B.dtype)
         self._plan.decompress_into(B, full)
-        pos, _ = self._triangle(uplo)
-        np.take(full, pos, out=data, mode="clip")
-
-
-def _check_uplo(uplo: str) -> None:
-    if uplo not in UPLOS:
-        raise ColoringError(f"unknown uplo {uplo!r}; use 'F' (full), 'L' (lower) or 'U' (upper)")
+        np.take(full, self._triangle(uplo), out=data, mode="clip")

@@ -82,24 +82,6 @@ def fd_steps(x, rstep, rel_step, method, h, dx):
             dx[j] = hj
 
 
-@njit(cache=True, nogil=True)
-def column_row_flat_index(indptr, indices, colors, column, m, n, flat):
-    """Gather index of a column (``column``) or row coloring, in CSR order, in place.
-
-    Entry ``(i, j)`` is read from the batch-first products at ``colors[j] * m + i``
-    (column coloring, products ``(k, m)``) or ``colors[i] * n + j`` (row coloring,
-    products ``(k, n)``). One pass, no coordinate arrays.
-    """
-    for i in range(indptr.size - 1):
-        for a in range(indptr[i], indptr[i + 1]):
-            j = indices[a]
-            if column:
-                flat[a] = colors[j] * m + i
-            else:
-                flat[a] = colors[i] * n + j
-    return flat
-
-
 def fd_steps_numpy(x, rstep, rel_step, method, h, dx):
     """numpy twin of :func:`fd_steps` (same rounding: every step is taken in x's dtype)."""
     s = np.where(x >= 0, 1.0, -1.0)
@@ -170,21 +152,3 @@ def group_by_color_kernel(size: int):
         return group_by_color_numpy
     return group_by_color
 
-
-def column_row_flat_index_numpy(indptr, indices, colors, column, m, n, flat):
-    """numpy twin of :func:`column_row_flat_index`."""
-    rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
-    colors = np.asarray(colors, dtype=np.int64)
-    if column:
-        flat[:] = colors[indices] * m + rows
-    else:
-        flat[:] = colors[rows] * n + indices
-    return flat
-
-
-def flat_index_kernel(size: int):
-    """:func:`column_row_flat_index` or its numpy twin, chosen as :func:`fd_kernels`
-    chooses (a small plan compiles nothing)."""
-    if size < COMPILE_MIN_SIZE and not is_compiled(column_row_flat_index):
-        return column_row_flat_index_numpy
-    return column_row_flat_index

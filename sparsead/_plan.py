@@ -5,7 +5,9 @@ A plan holds everything that does not depend on x: the 0/1 seed matrix (batch-fi
 format's order, the flat position in the batch-first product matrix to read it from
 (``flat_index``) and the input variable whose seed produced it (``entry_input``, used by
 finite differences to divide by the per-variable step). Direct decompression is then a
-single gather, which a compiling backend can fuse into its products.
+single gather, which a compiling backend can fuse into its products. The indices come
+from the coloring (:meth:`coloring.ColoringResult.decompression_index`); the plan splits
+them into chunks of seeds.
 """
 
 from __future__ import annotations
@@ -17,40 +19,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from coloring import ColoringError
 from coloring._matrices import SharedStructureCSC, SharedStructureCSR
 
 from ._errors import SparseADError
-from ._kernels import flat_index_kernel, group_by_color_kernel
+from ._kernels import group_by_color_kernel
 
 FORMATS = ("csr", "csc", "coo")
 UPLOS = ("F", "L", "U")
 
 
-def _csr_coords(P: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.repeat(np.arange(P.shape[0], dtype=np.int64), np.diff(P.indptr))
-    return rows, np.asarray(P.indices, dtype=np.int64)
-
-
-def star_flat_index(rows, cols, colors, n):
-    """Direct-decompression index of a star (or distance-2) coloring, computed here.
-
-    Entry ``(i, j)`` is ``(H S)[i, color[j]]`` when ``j`` is the only column of row ``i``
-    with color ``color[j]``; otherwise, by the star property, ``(H S)[j, color[i]]``.
-    Returns the flat index into batch-first products ``(k, n)`` and the input index.
-    """
-    k = int(colors.max()) + 1 if colors.size else 0
-    key = rows * max(k, 1) + colors[cols]
-    counts = np.bincount(key, minlength=n * max(k, 1))
-    unique_here = counts[key] == 1
-    key_t = cols * max(k, 1) + colors[rows]
-    unique_there = counts[key_t] == 1
-    if not np.all(unique_here | unique_there):
-        bad = int(np.flatnonzero(~(unique_here | unique_there))[0])
-        raise SparseADError(f"coloring is not a star coloring: entry ({rows[bad]}, "
-                            f"{cols[bad]}) cannot be read directly from the products")
-    flat = np.where(unique_here, colors[cols] * n + rows, colors[rows] * n + cols)
-    entry_input = np.where(unique_here, cols, rows)
-    return flat.astype(np.int64), entry_input.astype(np.int64)
 
 
 class SeedColumns:
@@ -174,13 +152,17 @@ class Plan:
     def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, cols)`` of the stored values in output order (read-only).
 
-        A csr plan holds only ``indptr``/``indices``; the coordinates are expanded from
-        them when first asked for (by ``structure()``), not at preparation.
+        A csr or csc plan holds only ``indptr``/``indices``; the coordinates are expanded
+        from them when first asked for (by ``structure()``), not at preparation.
         """
         if self.rows is None:
-            rows = np.repeat(np.arange(self.shape[0], dtype=self.indices.dtype),
-                             np.diff(self.indptr))
-            self.rows, self.cols = _frozen(rows), self.indices
+            major = _frozen(np.repeat(np.arange(self.indptr.size - 1,
+                                                dtype=self.indices.dtype),
+                                      np.diff(self.indptr)))
+            if self.format == "csc":
+                self.rows, self.cols = self.indices, major
+            else:
+                self.rows, self.cols = major, self.indices
         return self.rows, self.cols
 
     def new_matrix(self, data: np.ndarray):
@@ -201,7 +183,7 @@ class Plan:
         m, n = self.shape
         if self.format == "coo":
             M = sp.coo_array((data, self.coordinates()), shape=(m, n))
-            M.coords = tuple(_frozen(np.array(c)) for c in M.coords)
+            M.coords = self.coordinates()  # read-only, shared by every matrix
             _ = M.has_canonical_format  # cached in the template, and so in every copy
             return M
         cls = SharedStructureCSR if self.format == "csr" else SharedStructureCSC
@@ -242,39 +224,6 @@ class Plan:
             raise SparseADError("out.data must be a writeable contiguous array")
 
 
-def _output_structure(P: sp.csr_array, fmt: str):
-    """Coordinates in the output order, index arrays, and the map to CSR order.
-
-    The index arrays have the dtype scipy itself would pick (int32 whenever it can hold
-    every index), so building each new matrix neither scans nor converts them.
-    """
-    rows, cols = _csr_coords(P)
-    m, n = P.shape
-    index_dtype = np.int32 if max(m, n, rows.size) < 2**31 - 1 else np.int64
-    if fmt == "csr":
-        return (rows, cols, np.asarray(P.indices, index_dtype),
-                np.asarray(P.indptr, index_dtype), None)
-    if fmt == "coo":
-        return rows, cols, None, None, None
-    order = np.lexsort((rows, cols))  # column-major, rows sorted within a column
-    rows_c, cols_c = rows[order], cols[order]
-    indptr = np.zeros(n + 1, dtype=index_dtype)
-    np.cumsum(np.bincount(cols_c, minlength=n), out=indptr[1:])
-    return rows_c, cols_c, rows_c.astype(index_dtype), indptr, order
-
-
-def _triangle(P: sp.csr_array, uplo: str) -> tuple[sp.csr_array, np.ndarray | None]:
-    """The ``uplo`` triangle of the pattern and positions of its entries in P's CSR order."""
-    if uplo == "F":
-        return P, None
-    rows, cols = _csr_coords(P)
-    keep = rows >= cols if uplo == "L" else rows <= cols
-    pos = np.flatnonzero(keep)
-    T = sp.csr_array((np.ones(pos.size, bool), (rows[pos], cols[pos])), shape=P.shape)
-    T.sort_indices()
-    return T, pos
-
-
 def _frozen(a: np.ndarray | None) -> np.ndarray | None:
     """``a`` made read-only in place: the JAX backend compiles seeds and gather indices in
     as constants, cached by identity, so an edit must raise rather than go stale."""
@@ -307,173 +256,75 @@ def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size, colors=None
     return out
 
 
-def _coloring_index(result, P, rows, cols, pw):
-    """The coloring package's precomputed gather index into batch-first products (CSR
-    order of P) and the input index of every value, or (None, None) when the result has
-    none (acyclic, another pattern, an older coloring package).
-
-    Value ``e`` is read from product row ``idx // pw`` at position ``r = idx % pw``. For
-    column colorings the input is the column; for row colorings the output row; for
-    star colorings ``(i, j)`` read at position ``i`` came from input ``j``, else from
-    input ``i`` (the symmetric entry).
-    """
-    get = getattr(result, "decompression_index", None)
-    pattern = getattr(result, "pattern", None)
-    if get is None or pattern is None or pattern.shape != P.shape:
-        return None, None
-    if not (np.array_equal(pattern.indptr, P.indptr)
-            and np.array_equal(pattern.indices, P.indices)):
-        return None, None
-    idx = get("batch_first", "F")
-    if idx is None:
-        return None, None
-    idx = np.array(idx, dtype=np.int64)  # our own copy: it is made read-only below
-    if result.problem == "column":
-        entry = cols
-    elif result.problem == "row":
-        entry = rows
-    else:
-        entry = np.where(idx % pw == rows, cols, rows)
-    return idx, entry
-
-
-def _bidirectional_plan(P: sp.csr_array, result: Any, fmt: str, dtype: Any,
+def _bidirectional_plan(pattern: Any, result: Any, fmt: str, dtype: Any,
                         chunk_size: int | None) -> Plan:
     """Plan of a bicoloring: JVP chunks and VJP chunks, each filling its own positions.
 
-    The coloring package gives, per side, the CSR positions it recovers and the gather
-    index into that side's batch-first products (:meth:`BicoloringResult.decompression_index`);
-    here they are moved to the output format's order and split into chunks. A bicoloring
-    by substitution has no gather index: no chunks, the Jacobian decompresses through
-    ``result.decompress`` instead.
+    The coloring package gives, per side, the output positions it recovers and the gather
+    index into that side's batch-first products
+    (:meth:`coloring.BicoloringResult.decompression_index`); here they are split into
+    chunks. A bicoloring by substitution has no gather index: no chunks, the Jacobian
+    decompresses through ``result.decompress`` instead.
     """
-    m, n = P.shape
+    m, n = result.shape
     V, W = result.seed_matrices(dtype=dtype)
-    if P.nnz == 0:
+    index = _index_of(result, pattern, fmt, "F")
+    if index.nnz == 0:
         V, W = V[:0], W[:0]
-    rows, cols = _csr_coords(P)
-    rows_o, cols_o, indices, indptr, order = _output_structure(P, fmt)
     chunks: list[Chunk] = []
-    index = result.decompression_index() if P.nnz else None
-    if index is not None:
-        out_pos = np.arange(P.nnz, dtype=np.int64)  # CSR position -> output position
-        if order is not None:
-            out_pos[order] = np.arange(P.nnz, dtype=np.int64)
-        pos_c, idx_c, pos_r, idx_r = index
-        for kind, S, pos, idx, entry, pw in (("jvp", V, pos_c, idx_c, cols, m),
-                                             ("vjp", W, pos_r, idx_r, rows, n)):
+    if index.sides is not None and index.nnz:
+        for kind, S, (_, pos, flat, entry), pw in (("jvp", V, index.sides[0], m),
+                                                   ("vjp", W, index.sides[1], n)):
             if S.shape[0] == 0:
                 continue
             _frozen(S)
-            for c in _chunks(S, np.array(idx, dtype=np.int64), entry[pos], S.shape[0], pw,
-                             chunk_size):
-                where = pos if c.positions is None else pos[c.positions]
-                c.positions = _frozen(np.ascontiguousarray(out_pos[where]))
-                c.flat_index, c.entry_input = _frozen(c.flat_index), _frozen(c.entry_input)
+            for c in _chunks(S, flat, entry, S.shape[0], pw, chunk_size):
+                c.positions = _frozen(pos if c.positions is None
+                                      else np.ascontiguousarray(pos[c.positions]))
                 c.kind = kind
                 chunks.append(c)
     elif chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
                                      or chunk_size < 1):
         raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    rows_o, cols_o, indices, indptr = (None if a is None else _frozen(np.array(a))
-                                       for a in (rows_o, cols_o, indices, indptr))
-    plan = Plan("bidirectional", (m, n), n, m, _frozen(V), fmt, rows_o, cols_o, indices,
-                indptr, None, None, order, row_seeds=_frozen(W))
+    plan = Plan("bidirectional", (m, n), n, m, _frozen(V), fmt, index.rows, index.cols,
+                index.indices, index.indptr, None, None, index.csr_position,
+                row_seeds=_frozen(W))
     plan.chunks = chunks
     return plan
 
 
+def _index_of(result: Any, pattern: Any, fmt: str, uplo: str):
+    """``result.decompression_index`` for ``pattern``, its errors as SparseADError."""
+    try:
+        return result.decompression_index(fmt, uplo, pattern=pattern)
+    except ColoringError as exc:
+        raise SparseADError(str(exc)) from exc
+
+
 def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
                dtype: Any = np.float64, chunk_size: int | None = None) -> Plan:
-    """Precompute seeds and gather indices for ``result``, a coloring of ``pattern``."""
+    """Chunk the seeds of ``result``, a coloring of ``pattern``, over its decompression
+    index (:meth:`coloring.ColoringResult.decompression_index`): O(nnz), index arrays
+    int32 where they fit, no dense seed matrix (built on first use by a backend that
+    needs one) and no coordinate arrays for csr and csc."""
     if fmt not in FORMATS:
         raise SparseADError(f"unknown format {fmt!r}; use one of {FORMATS}")
     if hasattr(result, "row_colors"):  # a bicoloring: JVPs and VJPs
-        P = sp.csr_array(pattern)
-        P.sum_duplicates()
-        P.sort_indices()
-        return _bidirectional_plan(P, result, fmt, dtype, chunk_size)
+        return _bidirectional_plan(pattern, result, fmt, dtype, chunk_size)
     if uplo not in UPLOS:
         raise SparseADError(f"unknown uplo {uplo!r}; use 'F' (full), 'L' (lower) or 'U' "
                             f"(upper triangle)")
     problem = result.problem
     m, n = pattern.shape
-    colors = np.asarray(result.colors, dtype=np.int64)
-    k = int(result.ncolors)
-    if pattern.nnz == 0:  # nothing to compute: no products at all (f is still evaluated)
-        k = 0
+    index = _index_of(result, pattern, fmt, uplo)
+    colors = _frozen(np.asarray(result.colors, dtype=np.int64))
+    k = int(result.ncolors) if pattern.nnz else 0  # no nonzeros: no products at all
     width = m if problem == "row" else n
     pw = n if problem in ("row", "star", "acyclic") else m
-    if problem in ("column", "row") and fmt == "csr" and uplo == "F":
-        return _column_row_csr_plan(pattern, problem, colors, k, width, pw, dtype, chunk_size)
-    seeds = np.zeros((k, width), dtype=dtype)
-    if k:
-        seeds[colors, np.arange(width)] = 1
-
-    P = sp.csr_array(pattern)
-    P.sum_duplicates()
-    P.sort_indices()
-    rows, cols = _csr_coords(P)
-    flat, entry = _coloring_index(result, P, rows, cols, pw)
-    if flat is not None or problem == "acyclic":
-        pass
-    elif problem == "column":
-        flat, entry = colors[cols] * m + rows, cols
-    elif problem == "row":
-        flat, entry = colors[rows] * n + cols, rows
-    else:  # star, with a coloring object that has no precomputed index
-        flat, entry = star_flat_index(rows, cols, colors, n)
-    T, tri_pos = _triangle(P, uplo)
-    if tri_pos is not None and flat is not None:
-        flat, entry = flat[tri_pos], entry[tri_pos]
-    rows_o, cols_o, indices, indptr, order = _output_structure(T, fmt)
-    if order is not None and flat is not None:
-        flat, entry = flat[order], entry[order]
-    if flat is not None:
-        flat = _frozen(np.array(flat, dtype=np.int64))
-        entry = _frozen(np.array(entry, dtype=np.int64))
-    _frozen(seeds)
-    # Shared by every returned matrix and by structure(): read-only, so that no edit of
-    # one result can change the structure of the next.
-    # Copies first: some of them may be the caller's pattern arrays.
-    rows_o, cols_o, indices, indptr = (None if a is None else _frozen(np.array(a))
-                                       for a in (rows_o, cols_o, indices, indptr))
-    plan = Plan(problem, (m, n), width, pw, seeds, fmt, rows_o, cols_o, indices, indptr,
-                flat, entry, order)
-    plan.chunks = _chunks(seeds, flat, entry, k, pw, chunk_size)
-    return plan
-
-
-def _index_dtype(*sizes: int) -> type:
-    """int32 when every index and flat position fits, else int64."""
-    return np.int32 if max(sizes) < 2**31 - 1 else np.int64
-
-
-def _column_row_csr_plan(pattern, problem, colors, k, width, pw, dtype, chunk_size) -> Plan:
-    """The plan of a Jacobian in CSR format: O(nnz) with no coordinate arrays and no
-    dense seed matrix (built on first use by a backend that needs one).
-
-    Index arrays are int32 when they fit; the input of every value of a column coloring
-    is its column, so ``entry_input`` *is* the plan's ``indices`` (one array, shared).
-    """
-    P = sp.csr_array(pattern)
-    P.sum_duplicates()
-    P.sort_indices()
-    m, n = P.shape
-    idt = _index_dtype(m + 1, n + 1, P.nnz + 1, max(k, 1) * pw)
-    indptr = _frozen(np.array(P.indptr, dtype=idt))
-    indices = _frozen(np.array(P.indices, dtype=idt))
-    flat = np.empty(indices.size, dtype=idt)
-    if k:
-        flat_index_kernel(indices.size)(indptr, indices, colors, problem == "column", m, n,
-                                        flat)
-    flat = _frozen(flat)
-    if problem == "column":
-        entry = indices
-    else:
-        entry = _frozen(np.repeat(np.arange(m, dtype=idt), np.diff(indptr)))
-    plan = Plan(problem, (m, n), width, pw, None, "csr", None, None, indices, indptr,
-                flat, entry, None, ncolors=k, dtype=np.dtype(dtype))
-    plan.chunks = _chunks(None, flat, entry, k, pw, chunk_size, _frozen(colors), width,
-                          np.dtype(dtype))
+    dtype = np.dtype(dtype)
+    plan = Plan(problem, (m, n), width, pw, None, fmt, index.rows, index.cols,
+                index.indices, index.indptr, index.flat_index, index.entry_input,
+                index.csr_position, ncolors=k, dtype=dtype)
+    plan.chunks = _chunks(None, index.flat_index, index.entry_input, k, pw, chunk_size,
+                          colors, width, dtype)
     return plan

@@ -349,7 +349,7 @@ class IpoptAdapter:
     ...                             np.ones(4), backend="fd", hessian=False)
     >>> rows, cols = nlp.jacobianstructure()
     >>> rows, cols
-    (array([0, 0, 1, 1, 2, 2]), array([0, 1, 1, 2, 2, 3]))
+    (array([0, 0, 1, 1, 2, 2], dtype=int32), array([0, 1, 1, 2, 2, 3], dtype=int32))
     >>> nlp.jacobian(np.arange(1.0, 5.0)).round(6)
     array([2., 1., 3., 2., 4., 3.])
     """

@@ -4,10 +4,10 @@ import pytest
 import scipy.sparse as sp
 
 from benchmarks.problems import arrowhead_hessian_sparsity
-from coloring._acyclic import AcyclicPlan
 from coloring._errors import ColoringError
-from coloring._symmetric import color_symmetric
-from coloring._symmetric_graph import SymmetricGraph
+from coloring.symmetric._acyclic import AcyclicPlan
+from coloring.symmetric._coloring import color_symmetric
+from coloring.symmetric._graph import SymmetricGraph
 
 
 def pattern(A):

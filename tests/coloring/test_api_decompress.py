@@ -69,10 +69,10 @@ def test_batch_first_index(problem):
     r = coloring.color(A, problem)
     B = r.compress(Av)
     P = B.T.copy() if problem == "column" else B.copy()  # what a backend returns, (k, .)
-    idx = r.decompression_index(layout="batch_first")
+    idx = r.decompression_index(layout="batch_first").flat_index
     assert np.array_equal(P.ravel()[idx], Av.data)
-    assert np.array_equal(B.ravel()[r.decompression_index("C")], Av.data)
-    assert np.array_equal(B.T.ravel()[r.decompression_index("F")], Av.data)
+    assert np.array_equal(B.ravel()[r.decompression_index(layout="C").flat_index], Av.data)
+    assert np.array_equal(B.T.ravel()[r.decompression_index(layout="F").flat_index], Av.data)
 
 
 def test_seed_matrix_forms():
@@ -183,7 +183,7 @@ def test_wrong_B_shape_and_out():
     with pytest.raises(ColoringError, match="uplo"):
         r.decompress(B, out=out, uplo="L")  # out has the full pattern
     with pytest.raises(ColoringError, match="layout"):
-        r.decompression_index("Z")
+        r.decompression_index(layout="Z")
     with pytest.raises(ColoringError, match="one entry per structural nonzero"):
         r.compress(np.ones(3))
     with pytest.raises(ColoringError, match="shape"):

@@ -171,12 +171,12 @@ def test_decompression_index_matches_decompress():
     result = coloring.color(A, "bicolor")
     M = integer_values(A, 3)
     B_col, B_row = result.compress(M)
-    pc, ic, pr, ir = result.decompression_index()
+    (_, pc, ic, _), (_, pr, ir, _) = result.decompression_index().sides
     data = np.empty(M.nnz)
     data[pc] = B_col.T.ravel()[ic]  # batch-first JVP products (k1, m)
     data[pr] = B_row.ravel()[ir]    # batch-first VJP products (k2, n)
     np.testing.assert_array_equal(data, M.data)
-    assert coloring.color(A, "bicolor_substitution").decompression_index() is None
+    assert coloring.color(A, "bicolor_substitution").decompression_index().sides is None
 
 
 def test_errors_name_the_problem():

@@ -4,9 +4,9 @@ import pytest
 import scipy.sparse as sp
 
 from benchmarks.problems import arrowhead_hessian_sparsity
-from coloring._star import StarPlan, star_coloring
-from coloring._symmetric import color_symmetric
-from coloring._symmetric_graph import SymmetricGraph
+from coloring.symmetric._coloring import color_symmetric
+from coloring.symmetric._graph import SymmetricGraph
+from coloring.symmetric._star import StarPlan, star_coloring
 
 
 def pattern(A):

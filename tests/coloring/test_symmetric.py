@@ -19,7 +19,7 @@ from benchmarks.problems import (
     rosenbrock_hessian_sparsity,
 )
 from coloring._errors import ColoringError
-from coloring._symmetric import check_symmetric, color_symmetric
+from coloring.symmetric._coloring import check_symmetric, color_symmetric
 
 PROBLEMS = ["star", "acyclic"]
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
 from coloring._errors import ColoringError
-from coloring._symmetric import check_direct_recovery, check_symmetric, color_symmetric
+from coloring.symmetric._coloring import check_direct_recovery, check_symmetric, color_symmetric
 
 PROBLEMS = ["star", "acyclic"]
 
@@ -192,7 +192,7 @@ def test_improve_helps_on_a_grid_and_respects_time_limit():
 
 
 def test_improvement_moves_return_permutations():
-    from coloring._symmetric_improve import MOVES
+    from coloring.symmetric._improve import MOVES
 
     rng = np.random.default_rng(0)
     for n in (1, 2, 7, 100):

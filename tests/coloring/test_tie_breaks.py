@@ -4,10 +4,10 @@ import pytest
 import scipy.sparse as sp
 
 import coloring
-from coloring import _symmetric
 from coloring._api import _tie_break_restarts
 from coloring._pattern import as_pattern
-from coloring._symmetric_graph import SymmetricGraph
+from coloring.symmetric import _coloring as _symmetric
+from coloring.symmetric._graph import SymmetricGraph
 
 
 def random_symmetric(n, per_row, seed):
@@ -23,7 +23,7 @@ def test_restarts_give_valid_colorings_of_the_original_vertices(problem):
     P = random_symmetric(300, 3, 0)
     graph = SymmetricGraph(P.indptr, P.indices)
     plan, order = _tie_break_restarts(P, problem, ("smallest_last", "incidence_degree"),
-                                      _symmetric, graph, 0, rounds=3, time_limit=60.0)
+                                      graph, 0, rounds=3, time_limit=60.0)
     assert np.array_equal(np.sort(order), np.arange(300))
     # the plan is the coloring of the original pattern in that order
     again = _symmetric.color_symmetric(P.indptr, P.indices, problem, order, graph=graph)
@@ -31,7 +31,7 @@ def test_restarts_give_valid_colorings_of_the_original_vertices(problem):
     _symmetric.check_symmetric(P.indptr, P.indices, plan.colors, problem)
     # deterministic for a seed
     plan2, order2 = _tie_break_restarts(P, problem, ("smallest_last", "incidence_degree"),
-                                        _symmetric, graph, 0, rounds=3, time_limit=60.0)
+                                        graph, 0, rounds=3, time_limit=60.0)
     np.testing.assert_array_equal(order, order2)
 
 

@@ -308,23 +308,6 @@ def test_small_and_compiled_fd_paths_give_the_same_jacobian(method, monkeypatch)
     np.testing.assert_array_equal(small.toarray(), compiled.toarray())
 
 
-@pytest.mark.parametrize("column", [True, False])
-def test_numpy_twin_of_the_flat_index_kernel_matches_the_compiled_one(column):
-    from sparsead import _kernels as K
-
-    rng = np.random.default_rng(3)
-    P = sp.random_array((30, 20), density=0.2, rng=rng, format="csr")
-    indptr, indices = P.indptr.astype(np.int32), P.indices.astype(np.int32)
-    colors = rng.integers(0, 5, 20 if column else 30)
-    args = (indptr, indices, colors, column, 30, 20)
-    got = K.column_row_flat_index_numpy(*args, np.empty(P.nnz, np.int32))
-    want = K.column_row_flat_index(*args, np.empty(P.nnz, np.int32))
-    rows = np.repeat(np.arange(30), np.diff(indptr))  # the formula, entry by entry
-    ref = colors[indices] * 30 + rows if column else colors[rows] * 20 + indices
-    np.testing.assert_array_equal(got, ref)
-    np.testing.assert_array_equal(want, ref)
-
-
 @pytest.mark.parametrize("ncolors,start,stop", [(5, 0, 5), (7, 2, 5), (40000, 100, 39000),
                                                 (70000, 0, 9)])  # 65536 + 3 is not 3
 def test_group_by_color_kernel_and_twin_list_each_colors_inputs(ncolors, start, stop):

@@ -4,7 +4,9 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
+import coloring
 import sparsead
 from benchmarks.problems import brusselator_initial, brusselator_sparsity, make_brusselator_numpy
 from sparsead._plan import build_plan
@@ -78,3 +80,44 @@ def test_results_still_held_are_never_overwritten():
     reused = [J(x).data.__array_interface__["data"][0] for _ in range(3)]
     assert len(set(reused)) == 1  # a dropped result's buffer is handed out again
     np.testing.assert_array_equal(J(x).toarray(), expected)
+
+
+def _hessian_pattern(N):
+    P = brusselator_sparsity(N).astype(np.int8)
+    H = sp.csr_array((P.T @ P) != 0)
+    H.sort_indices()
+    return H
+
+
+def _bytes_per_nonzero(pattern, result, **kw):
+    """(kept, peak) bytes per nonzero of build_plan on a fresh coloring (nothing cached)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        plan = build_plan(pattern, result, **kw)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert plan.nnz <= pattern.nnz
+    return (kept - before) / pattern.nnz, (peak - before) / pattern.nnz
+
+
+@pytest.mark.parametrize("fmt", ["csc", "coo"])
+def test_csc_and_coo_plans_stay_within_a_few_bytes_per_nonzero(fmt):
+    P = brusselator_sparsity(96)  # 110592 nonzeros: the compiled kernel (see _small)
+    kept, peak = _bytes_per_nonzero(P, coloring.color(P, "column"), fmt=fmt)
+    # int32 structure (csc: row indices; coo: both coordinates) + int32 gather index and
+    # input (shared with the column indices for coo); no sort, no int64 coordinates
+    assert kept <= 14, kept
+    assert peak <= 16, peak
+
+
+@pytest.mark.parametrize("problem, uplo, bound", [("star", "F", 14), ("star", "L", 10),
+                                                  ("acyclic", "F", 6), ("acyclic", "U", 8)])
+def test_hessian_plans_stay_within_a_few_bytes_per_nonzero(problem, uplo, bound):
+    H = _hessian_pattern(48)  # 82944 nonzeros: the compiled kernel
+    kept, peak = _bytes_per_nonzero(H, coloring.color(H, problem), fmt="csr", uplo=uplo)
+    # star: int32 indices, gather index and input, one byte per entry saying where it is
+    # read; acyclic: the structure only (the solve order belongs to the coloring)
+    assert kept <= bound, kept
+    assert peak <= bound + 2, peak

@@ -4,10 +4,10 @@ Problems, as a table of named strategies (:data:`SYMMETRIC_PROBLEMS`):
 
 ``"star"``
     Star coloring with hubs (Gebremedhin, Tarafdar, Manne, Pothen 2007, Alg. 4.1), see
-    :mod:`coloring._star`. Decompression is direct: one gather.
+    :mod:`coloring.symmetric._star`. Decompression is direct: one gather.
 ``"acyclic"``
     Acyclic coloring with two-colored trees in a union-find forest (same paper, Alg. 3.1),
-    see :mod:`coloring._acyclic`. Fewer colors; decompression by substitution.
+    see :mod:`coloring.symmetric._acyclic`. Fewer colors; decompression by substitution.
 
 Contract with :mod:`coloring._api`: :func:`color_symmetric` takes the full symmetric CSR
 pattern (sorted indices, the diagonal optional) and a vertex order, and returns a plan
@@ -32,14 +32,14 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from coloring._acyclic import AcyclicPlan, _find, _vertex_color_slots, acyclic_coloring
+from coloring._decompression import vertex_color_slots
 from coloring._errors import ColoringError
-from coloring._star import StarPlan, star_coloring
-from coloring._symmetric_graph import SymmetricGraph, UnmirroredEntryError, check_order
-from coloring._symmetric_improve import iterated_greedy
-from coloring._symmetric_postprocess import check_direct_recovery, drop_neutral_colors
-
-from ._jit import njit
+from coloring._jit import njit
+from coloring.symmetric._acyclic import AcyclicPlan, _find, acyclic_coloring
+from coloring.symmetric._graph import SymmetricGraph, UnmirroredEntryError, check_order
+from coloring.symmetric._improve import iterated_greedy_symmetric
+from coloring.symmetric._postprocess import check_direct_recovery, drop_neutral_colors
+from coloring.symmetric._star import StarPlan, star_coloring
 
 __all__ = ["color_symmetric", "check_symmetric", "check_direct_recovery",
            "drop_neutral_colors", "SYMMETRIC_PROBLEMS", "SymmetricPlan", "SymmetricGraph",
@@ -92,11 +92,11 @@ def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
         Permutation of ``0..n-1``: the greedy coloring visits vertices in this order.
     postprocess : bool
         Drop the colors that decompression never reads (neutral colors, see
-        :mod:`coloring._symmetric_postprocess`). The colors are then a seed assignment,
+        :mod:`coloring.symmetric._postprocess`). The colors are then a seed assignment,
         no longer a proper coloring: ``check_symmetric`` rejects them, and
         ``plan.proper_colors`` keeps the coloring before.
     improve : int
-        Passes of the improvement search (:mod:`coloring._symmetric_improve`: iterated
+        Passes of the improvement search (:mod:`coloring.symmetric._improve`: iterated
         greedy over color classes and order perturbations); never worse.
     time_limit : float, optional
         Seconds allowed to the improvement passes.
@@ -129,8 +129,9 @@ def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
     order = check_order(order, graph.n)
     result = strategy.kernel(graph, order)
     if improve:
-        result = iterated_greedy(graph, order, result, strategy.kernel, strategy.colors_of,
-                                 iterations=int(improve), time_limit=time_limit, seed=seed)
+        result = iterated_greedy_symmetric(graph, order, result, strategy.kernel,
+                                           strategy.colors_of, iterations=int(improve),
+                                           time_limit=time_limit, seed=seed)
     plan = strategy.plan(graph, result)
     if postprocess:
         drop_neutral_colors(plan)
@@ -187,7 +188,7 @@ def _first_bicolored_cycle_edge(indptr, indices, edge_u, edge_v, pos_u, pos_v, c
     Union-find over the pairs (vertex, neighbor color): edge ``(u, v)`` joins ``(u,
     color[v])`` and ``(v, color[u])``; a join inside one set closes a two-colored cycle.
     """
-    slot_of_pos, nslots = _vertex_color_slots(indptr, indices, color)
+    slot_of_pos, nslots = vertex_color_slots(indptr, indices, color)
     parent = np.arange(nslots)
     for e in range(edge_u.size):
         a = _find(parent, slot_of_pos[pos_u[e]])

@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from coloring._errors import ColoringError
-
-from ._jit import njit
+from coloring._jit import njit
 
 
 @njit(cache=True)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from coloring._symmetric_graph import SymmetricGraph
+from coloring.symmetric._graph import SymmetricGraph
 
 
 def _by_class(class_order: Callable[[np.ndarray, np.random.Generator], np.ndarray]):
@@ -69,11 +69,13 @@ MOVES: dict[str, Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndar
 }
 
 
-def iterated_greedy(graph: SymmetricGraph, order: np.ndarray, first: Any,
-                    kernel: Callable[[SymmetricGraph, np.ndarray], Any],
-                    colors_of: Callable[[Any], np.ndarray], *, iterations: int,
-                    time_limit: float | None = None, seed: Any = None) -> Any:
-    """Re-run ``kernel`` on orders from :data:`MOVES`; return the result with fewest colors.
+def iterated_greedy_symmetric(graph: SymmetricGraph, order: np.ndarray, first: Any,
+                              kernel: Callable[[SymmetricGraph, np.ndarray], Any],
+                              colors_of: Callable[[Any], np.ndarray], *, iterations: int,
+                              time_limit: float | None = None, seed: Any = None) -> Any:
+    """Improve a star or acyclic coloring: re-run ``kernel`` on orders from :data:`MOVES`
+    and return the result with fewest colors (column and row colorings have
+    :func:`coloring._greedy.iterated_greedy_distance2`).
 
     Parameters
     ----------

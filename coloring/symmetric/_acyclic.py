@@ -25,11 +25,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from coloring._decompression import (
+    SubstitutionOrder,
+    peeling_order,
+    substitute,
+    vertex_color_slots,
+)
 from coloring._errors import ColoringError
-from coloring._star import _check_b
-from coloring._symmetric_graph import SymmetricGraph, smallest_free_color
-
-from ._jit import njit
+from coloring._jit import njit
+from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
+from coloring.symmetric._star import _check_b
 
 
 @njit(cache=True)
@@ -135,143 +140,6 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
     return color
 
 
-@njit(cache=True)
-def _vertex_color_slots(indptr, indices, color):
-    """Number the pairs (vertex ``i``, neighbor color ``c``): ``slot_of_pos[p]`` for each
-    off-diagonal stored entry (-1 on the diagonal), and the slot count.
-
-    The edges of slot ``(i, c)`` are exactly the edges of ``i`` in one two-colored tree.
-    """
-    n = indptr.size - 1
-    slot_of_pos = np.full(indices.size, -1, np.int64)
-    last_row = np.full(n + 1, -1, np.int64)
-    slot_id = np.empty(n + 1, np.int64)
-    nslots = 0
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if j == i:
-                continue
-            c = color[j]
-            if last_row[c] != i:
-                last_row[c] = i
-                slot_id[c] = nslots
-                nslots += 1
-            slot_of_pos[p] = slot_id[c]
-    return slot_of_pos, nslots
-
-
-@njit(cache=True)
-def _peeling_plan(indptr, indices, edge_u, edge_v, pos_u, pos_v, color, slot_of_pos,
-                  nslots):
-    """Order the edges of the two-colored forest from leaves inward.
-
-    Returns ``(read_row, read_col, acc_src, acc_dst, out_a, out_b, ndone, diag_pos)``:
-    step ``k`` reads ``B[read_row[k], read_col[k]] - acc[acc_src[k]]``, adds it to
-    ``acc[acc_dst[k]]`` and stores it at positions ``out_a[k]`` and ``out_b[k]``. Fewer
-    than ``nedges`` steps (``ndone``) means a two-colored cycle: not acyclic.
-    """
-    nedges = edge_u.size
-    deg = np.zeros(nslots, np.int64)
-    xor = np.zeros(nslots, np.int64)  # xor of the slot's remaining edge ids
-    for e in range(nedges):
-        a = slot_of_pos[pos_u[e]]
-        b = slot_of_pos[pos_v[e]]
-        deg[a] += 1
-        deg[b] += 1
-        xor[a] ^= e
-        xor[b] ^= e
-    stack = np.empty(nslots + 1, np.int64)  # each slot is queued at most once
-    top = 0
-    for s in range(nslots):
-        if deg[s] == 1:
-            stack[top] = s
-            top += 1
-    # vertex of each slot: needed to tell which end of the popped edge is the leaf
-    slot_vertex = np.empty(nslots, np.int64)
-    n = indptr.size - 1
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            if slot_of_pos[p] >= 0:
-                slot_vertex[slot_of_pos[p]] = i
-    read_row = np.empty(nedges, np.int64)
-    read_col = np.empty(nedges, np.int64)
-    acc_src = np.empty(nedges, np.int64)
-    acc_dst = np.empty(nedges, np.int64)
-    out_a = np.empty(nedges, np.int64)
-    out_b = np.empty(nedges, np.int64)
-    ncolors = 0
-    for i in range(n):
-        ncolors = max(ncolors, color[i] + 1)
-    used = np.zeros(ncolors + 1, np.bool_)  # colors read so far (diagonal ones first)
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            if indices[p] == i:
-                used[color[i]] = True
-    k = 0
-    head = 0  # first-in first-out: initial leaves in row order keep B reads local
-    while head < top:
-        s = stack[head]
-        head += 1
-        if deg[s] != 1:
-            continue  # the other end of a lone edge, already peeled
-        e = xor[s]
-        i = slot_vertex[s]
-        if edge_u[e] == i:
-            j = edge_v[e]
-            t = slot_of_pos[pos_v[e]]
-        else:
-            j = edge_u[e]
-            t = slot_of_pos[pos_u[e]]
-        if deg[t] == 1 and not used[color[j]] and used[color[i]]:
-            # the last edge of a tree can be read at either end: prefer a color that is
-            # read anyway, so that fewer colors are needed (post-processing)
-            i, j, s, t = j, i, t, s
-        used[color[j]] = True
-        read_row[k] = i
-        read_col[k] = color[j]
-        acc_src[k] = s
-        acc_dst[k] = t
-        out_a[k] = pos_u[e]
-        out_b[k] = pos_v[e]
-        k += 1
-        deg[s] = 0
-        deg[t] -= 1
-        xor[t] ^= e
-        if deg[t] == 1:
-            stack[top] = t
-            top += 1
-    ndiag = 0
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            if indices[p] == i:
-                ndiag += 1
-    diag_pos = np.empty(ndiag, np.int64)
-    diag_row = np.empty(ndiag, np.int64)
-    m = 0
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            if indices[p] == i:
-                diag_pos[m] = p
-                diag_row[m] = i
-                m += 1
-    return read_row, read_col, acc_src, acc_dst, out_a, out_b, k, diag_pos, diag_row
-
-
-@njit(cache=True)
-def _substitute(B, read_row, read_col, acc_src, acc_dst, out_a, out_b, diag_pos,
-                diag_row, diag_col, acc, out):
-    """Recover the stored entries from ``B`` by substitution along the peeling order."""
-    acc[:] = 0.0
-    for k in range(read_row.size):
-        val = B[read_row[k], read_col[k]] - acc[acc_src[k]]
-        acc[acc_dst[k]] += val
-        out[out_a[k]] = val
-        out[out_b[k]] = val
-    for m in range(diag_pos.size):
-        out[diag_pos[m]] = B[diag_row[m], diag_col[m]]
-
-
 def acyclic_coloring(graph: SymmetricGraph, order: np.ndarray) -> np.ndarray:
     """Run the acyclic coloring kernel on ``graph`` in vertex order ``order``."""
     return _acyclic_coloring_kernel(graph.indptr, graph.indices, graph.edge_of_pos,
@@ -321,9 +189,9 @@ class AcyclicPlan:
         if self._built:
             return
         graph, colors = self.graph, self.colors
-        slot_of_pos, nslots = _vertex_color_slots(graph.indptr, graph.indices, colors)
+        slot_of_pos, nslots = vertex_color_slots(graph.indptr, graph.indices, colors)
         (self._read_row, self._read_col, self._acc_src, self._acc_dst, self._out_a,
-         self._out_b, ndone, self._diag_pos, self._diag_row) = _peeling_plan(
+         self._out_b, ndone, self._diag_pos, self._diag_row) = peeling_order(
             graph.indptr, graph.indices, graph.edge_u, graph.edge_v, graph.pos_u,
             graph.pos_v, colors, slot_of_pos, nslots)
         if ndone != graph.nedges:
@@ -334,6 +202,13 @@ class AcyclicPlan:
         self._acc = np.zeros(nslots)
         self._built = True
 
+    def substitution_order(self) -> SubstitutionOrder:
+        """The solve order (see :class:`coloring._decompression.SubstitutionOrder`)."""
+        self._build()
+        return SubstitutionOrder((self._read_row, self._read_col, self._acc_src,
+                                  self._acc_dst, self._out_a, self._out_b, self._diag_pos,
+                                  self._diag_row, self._diag_col, int(self._acc.size)))
+
     def read_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows and colors of ``B`` that substitution reads (steps, then diagonal)."""
         self._build()
@@ -342,7 +217,7 @@ class AcyclicPlan:
 
     def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
         """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
-        index (used by :func:`coloring._symmetric_postprocess.drop_neutral_colors`)."""
+        index (used by :func:`coloring.symmetric._postprocess.drop_neutral_colors`)."""
         self._build()
         self.colors = colors
         self.ncolors = int(ncolors)
@@ -371,7 +246,7 @@ class AcyclicPlan:
         acc = self._acc
         if acc.dtype != np.result_type(B.dtype, np.float64):
             acc = np.zeros(acc.size, np.result_type(B.dtype, np.float64))
-        _substitute(B, self._read_row, self._read_col, self._acc_src, self._acc_dst,
+        substitute(B, self._read_row, self._read_col, self._acc_src, self._acc_dst,
                     self._out_a, self._out_b, self._diag_pos, self._diag_row,
                     self._diag_col, acc, out_data)
         return out_data

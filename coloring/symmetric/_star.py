@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from coloring._decompression import gather, gather_2d, star_flat_index
 from coloring._errors import ColoringError
-from coloring._symmetric_graph import SymmetricGraph, smallest_free_color
-
-from ._jit import njit
+from coloring._jit import njit
+from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
 
 TRIVIAL = -1  # hub value of a star that is a single edge: either end can serve as hub
 
@@ -174,38 +174,6 @@ def _orient_trivial_stars(indptr, indices, edge_of_pos, color, star_of_edge, hub
     return used
 
 
-@njit(cache=True)
-def _star_flat_index(indptr, indices, edge_of_pos, color, star_of_edge, hub, ncolors):
-    """Position in C-ordered ``B`` (n, ncolors) of each stored entry: ``A[leaf, hub]``
-    sits alone in ``B[leaf, color[hub]]``, ``A[i, i]`` in ``B[i, color[i]]``."""
-    n = indptr.size - 1
-    flat = np.empty(indices.size, np.int64)
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if j == i:
-                flat[p] = i * ncolors + color[i]
-            elif hub[star_of_edge[edge_of_pos[p]]] == j:
-                flat[p] = i * ncolors + color[j]
-            else:
-                flat[p] = j * ncolors + color[i]
-    return flat
-
-
-@njit(cache=True)
-def _gather(flat, index, out):
-    """``out[p] = flat[index[p]]`` (with a cast to ``out``'s dtype)."""
-    for p in range(index.size):
-        out[p] = flat[index[p]]
-
-
-@njit(cache=True)
-def _gather_2d(B, flat, ncolors, out):
-    """``out[p] = B[flat[p] // ncolors, flat[p] % ncolors]`` for ``B`` of any layout."""
-    for p in range(flat.size):
-        out[p] = B[flat[p] // ncolors, flat[p] % ncolors]
-
-
 def star_coloring(graph: SymmetricGraph, order: np.ndarray):
     """Run the star coloring kernel on ``graph`` in vertex order ``order``.
 
@@ -238,7 +206,7 @@ class StarPlan:
     needed_colors : numpy.ndarray
         ``(ncolors,)`` bool: colors read by decompression (hub colors and the colors of
         vertices with a stored diagonal entry). The others are dropped by
-        :func:`coloring._symmetric_postprocess.drop_neutral_colors`.
+        :func:`coloring.symmetric._postprocess.drop_neutral_colors`.
     flat_index : numpy.ndarray
         ``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered, shape
         ``(n, ncolors)``) of each stored entry; computed on first access.
@@ -265,7 +233,7 @@ class StarPlan:
         """``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered ``(n, ncolors)``)."""
         if self._flat_index is None:
             g = self.graph
-            self._flat_index = _star_flat_index(g.indptr, g.indices, g.edge_of_pos,
+            self._flat_index = star_flat_index(g.indptr, g.indices, g.edge_of_pos,
                                                 self.colors, self.star_of_edge, self.hub,
                                                 self.ncolors)
         return self._flat_index
@@ -277,7 +245,7 @@ class StarPlan:
 
     def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
         """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
-        index (used by :func:`coloring._symmetric_postprocess.drop_neutral_colors`)."""
+        index (used by :func:`coloring.symmetric._postprocess.drop_neutral_colors`)."""
         rows, cols = self.read_positions()
         self.colors = colors
         self.ncolors = int(ncolors)
@@ -312,11 +280,11 @@ class StarPlan:
         """
         _check_b(B, self.graph.n, self.ncolors, out_data, self.graph.nnz)
         if B.flags.c_contiguous:
-            _gather(B.reshape(-1), self.flat_index, out_data)
+            gather(B.reshape(-1), self.flat_index, out_data)
         elif B.flags.f_contiguous:
-            _gather(B.T.reshape(-1), self.flat_index_transposed, out_data)
+            gather(B.T.reshape(-1), self.flat_index_transposed, out_data)
         else:
-            _gather_2d(B, self.flat_index, self.ncolors, out_data)
+            gather_2d(B, self.flat_index, self.ncolors, out_data)
         return out_data
 
 

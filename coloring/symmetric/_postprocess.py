@@ -15,7 +15,7 @@ of their colors), so moves do not interact.
 
 The result keeps every value exact, but it is no longer a distance-1 (let alone star or
 acyclic) coloring: check it with :func:`check_direct_recovery` (star) or by a round trip,
-not with :func:`coloring._symmetric.check_symmetric`.
+not with :func:`coloring.symmetric._coloring.check_symmetric`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from coloring._errors import ColoringError
-
-from ._jit import njit
+from coloring._jit import njit
+from coloring.symmetric._graph import SymmetricGraph
 
 
 @njit(cache=True)
@@ -84,7 +84,7 @@ def drop_neutral_colors(plan):
     Parameters
     ----------
     plan : StarPlan or AcyclicPlan
-        A plan from :func:`coloring._symmetric.color_symmetric`.
+        A plan from :func:`coloring.symmetric._coloring.color_symmetric`.
 
     Returns
     -------
@@ -94,7 +94,7 @@ def drop_neutral_colors(plan):
         renumbered, ``proper_colors`` holding the coloring before, and ``postprocessed``
         set. Unchanged (but flagged) if every color is read.
     """
-    if getattr(plan, "postprocessed", False) or plan.ncolors == 0:
+    if plan.postprocessed or plan.ncolors == 0:
         plan.postprocessed = True
         return plan
     g = plan.graph
@@ -159,8 +159,6 @@ def check_direct_recovery(indptr: np.ndarray, indices: np.ndarray, colors: np.nd
         Naming an entry ``(i, j)`` that shares both ``B[i, colors[j]]`` and
         ``B[j, colors[i]]`` with other entries.
     """
-    from coloring._symmetric_graph import SymmetricGraph
-
     g = SymmetricGraph(indptr, indices)  # validates symmetry, needed for mirrors
     colors = np.ascontiguousarray(colors, dtype=np.int64)
     if colors.shape != (g.n,) or (g.n and colors.min() < 0):
