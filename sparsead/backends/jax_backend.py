@@ -2,20 +2,19 @@
 
 ``f`` is written with ``jax.numpy`` and receives a JAX array of the prepared shape.
 
-Design (measured on the 2D Brusselator, N = 128, n = 32768, 10-12 colors, with
-``benchmarks/backends.py``; a loaded 2-core machine, so medians of interleaved rounds):
+Design (each choice was compared with its alternatives by ``benchmarks/backends.py`` on
+the 2D Brusselator; the figures are there, not here):
 
 - **Batch-first layout.** Seeds ``V`` are ``(k, n)`` and ``jax.vmap`` maps over axis 0
-  with ``out_axes=0``, so the compressed product is ``(k, m)`` in C order. An ``(n, k)``
-  seed with ``in_axes=1, out_axes=1`` was 1.7-2.2x slower, the mixed layouts 1.2-1.9x;
-  ``jax.linearize`` + ``vmap`` was equal and an unrolled loop of ``jax.jvp`` 1.1-1.9x
-  slower.
+  with ``out_axes=0``, so the compressed product is ``(k, m)`` in C order. ``(n, k)``
+  seeds (``in_axes=1, out_axes=1``), mixed layouts and an unrolled loop of ``jax.jvp``
+  were slower; ``jax.linearize`` + ``vmap`` was no faster.
 - **Seeds as compile-time constants in the fused path.** :meth:`JaxBackend.products`
   is called by the pipeline with the *same* :class:`~sparsead.backends.ProductRequest`
   (seed matrix and gather index) on every evaluation. Embedding
   both as constants lets XLA constant-fold every part of the tangent computation that
-  does not depend on ``x`` (for the Brusselator, the whole Laplacian of the tangent):
-  2-3x faster than a runtime seed. The decompression gather runs in the same
+  does not depend on ``x`` (for the Brusselator, the whole Laplacian of the tangent),
+  which a runtime seed does not allow. The decompression gather runs in the same
   executable. One executable is compiled per request (so per chunk when the
   pipeline splits the seeds), found first by the request's identity (the backend keeps
   a reference, so ids are never recycled) and, on an identity miss, by content. **Do
@@ -24,8 +23,7 @@ Design (measured on the 2D Brusselator, N = 128, n = 32768, 10-12 colors, with
   runtime device arrays instead, transferred once when the executable is built.
 - Optionally (``transpose_gather_bytes``), large products are transposed in the
   executable before the gather, so that the values of one CSR row are read from
-  adjacent memory. Across runs at N = 128 this was between 1.9x faster and equal, and
-  15% slower at N = 64, so it is off by default.
+  adjacent memory. It helps some sizes and hurts others, so it is off by default.
 - Requests without a gather index go to the plain :meth:`~JaxBackend.jvp`,
   :meth:`~JaxBackend.vjp` and :meth:`~JaxBackend.hvp`, which take ``V`` as a runtime
   argument (arbitrary matrices, e.g. ``hvp_operator.matmat``):
@@ -41,23 +39,20 @@ Design (measured on the 2D Brusselator, N = 128, n = 32768, 10-12 colors, with
   at :meth:`~JaxBackend.prepare` naming the fix, instead of returning float32 results.
 - **Values only, zero copy.** ``J(x)`` does not need ``f(x)``, so the pipeline's
   request says ``want_value=False``, and its executable returns the gathered values
-  alone: XLA then drops the primal outputs. The gather index is a runtime argument transferred once
-  (15-20% faster than a constant index). Their result is the executable's output
-  buffer handed to numpy as a writeable array (``_HostBuffer``), which becomes the new
-  matrix's ``data`` without a copy. Measured at N = 128 (n = 32768, 196608 values):
-  ``J(x)`` went from 1.7x the bare ``vmap(jvp)`` to 0.9-1.2x on a JAX-array ``x``
-  (1.2-1.4x on a numpy one). What is left: the gather, 5-10% with XLA's two threads
-  but ~140 us (45%) on one pinned core; and copying a numpy ``x`` that is not 64-byte
-  aligned (an aligned one is used in place). Gathering along the color axis
-  (``take_along_axis``) or by ``where`` selects measured 1.3-2x slower than this flat
-  gather.
+  alone: XLA then drops the primal outputs. The gather index is a runtime argument,
+  transferred once (XLA gathers more slowly from a constant index). The result is the
+  executable's output buffer handed to numpy as a writeable array (``_HostBuffer``),
+  which becomes the new matrix's ``data`` without a copy. What ``J(x)`` costs beyond the
+  bare ``vmap(jvp)`` is then the gather, and copying a numpy ``x`` that is not 64-byte
+  aligned (an aligned one is used in place). A flat gather is used because gathering
+  along the color axis (``take_along_axis``) or by ``where`` selects is slower.
 - **Fast path** (:meth:`~JaxBackend.compile`, used by ``M = J(x)`` from the
   second call on). The executables take ``x`` in its prepared shape, so a JAX array
   goes in as it is. A misaligned numpy ``x`` of 64 KB or more is first copied into an
-  aligned per-thread buffer (8% faster at N = 128 than jit's own copy). The new
-  matrix is built over the output buffer while XLA computes, and only then does the
-  call wait: on this 2-core machine, Python work done after the wait ran 10-30x
-  slower than alone. Brusselator N = 32: 113 us down to 59 us (sparsejac: 82 us).
+  aligned per-thread buffer (cheaper than jit's own copy through its slower transfer
+  path). The new matrix is built over the output buffer while XLA computes, and only
+  then does the call wait: Python work done after the wait competes with XLA's
+  spinning worker threads and runs much slower.
 - Every result is a ``numpy.ndarray``. Values, products, gathered values and gradients
   are writeable arrays that nothing else references (gathered values: the
   executable's output buffer, without a copy). ``out=`` of :meth:`~JaxBackend.products`
@@ -510,7 +505,7 @@ class JaxBackend(Backend):
         x0 = jax.ShapeDtypeStruct(ctx.x_shape, ctx.x_dtype)
 
         # The gather index is a runtime argument, transferred once here: as a
-        # compile-time constant the same gather ran 15-20% slower (N = 128 Brusselator).
+        # compile-time constant the same gather is slower.
         def gather(P, i):
             flat = P.T.ravel() if transpose else P.ravel()
             return flat.at[i].get(mode="promise_in_bounds")
@@ -576,9 +571,9 @@ class JaxBackend(Backend):
                 if (nbytes >= _STAGE_MIN_BYTES
                         and x.__array_interface__["data"][0] % _ZERO_COPY_ALIGNMENT):
                     # jit copies a misaligned numpy x on every call through its slower
-                    # transfer path; an aligned one it reads in place. Copying into our
-                    # aligned buffer first saved 30-45 us (8%) at N = 128. The buffer is
-                    # reused only after wait(), and never shared between threads.
+                    # transfer path; an aligned one it reads in place, so we copy into
+                    # our aligned buffer first. The buffer is reused only after wait(),
+                    # and never shared between threads.
                     buf = getattr(staging, "buf", None)
                     if buf is None:
                         buf = staging.buf = _aligned_empty(ctx.x_shape, ctx.x_dtype)
@@ -596,8 +591,7 @@ class _HostBuffer:
     ``np.asarray`` of a JAX array is a read-only view, because JAX arrays are
     immutable. The fused outputs are fresh buffers per call (XLA copies constants and
     parameters that would reach an output), referenced by nothing but this holder, so
-    letting the caller own and write them is safe, and saves a copy of every value
-    (at N = 128, 1.5 MB, 90-130 us read back from the other core's cache).
+    letting the caller own and write them is safe, and saves a copy of every value.
     """
 
     __slots__ = ("__array_interface__", "_keep")
@@ -631,10 +625,9 @@ def _values_then_wait(vals: Any) -> tuple[np.ndarray, Callable[[], Any]]:
 
     On the CPU the output buffer exists as soon as the executable starts, so the numpy
     array over it (and the caller's new matrix) is built while XLA computes, and only
-    ``wait()`` is left after the result is ready. On this 2-core machine, Python work
-    done after the wait measured 10-30x slower than the same work alone (the woken
-    thread competes with XLA's spinning workers): building the array first saved
-    15-25 us per call. Read ``values`` only after ``wait()``.
+    ``wait()`` is left after the result is ready: Python work done after the wait
+    competes with XLA's spinning worker threads and runs much slower than the same work
+    done while XLA computes. Read ``values`` only after ``wait()``.
     """
     if vals.size and getattr(getattr(vals, "device", None), "platform", None) == "cpu":
         address = vals.unsafe_buffer_pointer()  # allocated: returns before the result
@@ -651,7 +644,7 @@ def _deliver(vals: Any, out: np.ndarray | None) -> np.ndarray:
         return out
     if host.flags.writeable or host.size == 0:
         return host if host.flags.writeable else host.copy()
-    # Keep the numpy view, not the jax.Array: holding the array instead measured
-    # 10-60 us slower per call at N = 128 (the buffer is released later).
+    # Keep the numpy view, not the jax.Array: holding the array instead releases the
+    # buffer later, which costs time on every call.
     iface = host.__array_interface__
     return np.asarray(_HostBuffer(host, iface["data"][0], host.shape, iface["typestr"]))
