@@ -20,15 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from coloring import ColoringError
+from coloring._decompression import FORMATS, UPLOS
 from coloring._matrices import SharedStructureCSC, SharedStructureCSR
 
 from ._errors import SparseADError
 from ._kernels import group_by_color_kernel
-
-FORMATS = ("csr", "csc", "coo")
-UPLOS = ("F", "L", "U")
-
-
 
 
 class SeedColumns:
