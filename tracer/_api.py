@@ -1,8 +1,9 @@
 """Public entry points: ``jacobian_sparsity`` and ``hessian_sparsity``, and the choice of
 front-end (numpy engine, JAX, torch).
 
-The JAX and torch front-ends are imported with this module; they import JAX and torch
-themselves only when they run.
+The JAX and torch front-ends (``tracer.jax``, ``tracer.torch``) are imported when they
+are first used, after their optional dependency is found: a numpy user does not pay for
+loading them. They are the only repository modules imported inside a function.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import scipy.sparse as sp
 from . import _functions, _operators  # noqa: F401  (install the numpy handlers and operators)
 from ._errors import TracingError, _JaxCodeDetected
 from ._trace import hessian_pattern_of, jacobian_pattern_of, trace
-from .jax import hessian_sparsity_jax, jacobian_sparsity_jax
-from .torch import hessian_sparsity_torch, jacobian_sparsity_torch
 
 _FRONTENDS = ("auto", "numpy", "jax", "torch")
 
@@ -51,6 +50,20 @@ def _require(module: str, name: str) -> None:
         raise TracingError(f"The {name} front-end is not available ({module} could not be "
                            f"imported: {exc}). Install {module} or pass "
                            'frontend="numpy".') from exc
+
+
+def _jax_frontend():
+    """The JAX front-end's two detectors, imported on first use (JAX is optional)."""
+    _require("jax", "JAX")
+    from .jax import hessian_sparsity_jax, jacobian_sparsity_jax
+    return jacobian_sparsity_jax, hessian_sparsity_jax
+
+
+def _torch_frontend():
+    """The torch front-end's two detectors, imported on first use (torch is optional)."""
+    _require("torch", "torch")
+    from .torch import hessian_sparsity_torch, jacobian_sparsity_torch
+    return jacobian_sparsity_torch, hessian_sparsity_torch
 
 
 def _raised_in_jax(exc: BaseException) -> bool:
@@ -164,17 +177,15 @@ def _detect(f, x, args: tuple, mode: str, frontend: str, *, hessian: bool,
         raise ValueError(f"frontend must be one of {_FRONTENDS}, got {frontend!r}")
 
     def with_jax():
-        _require("jax", "JAX")
-        detect = hessian_sparsity_jax if hessian else jacobian_sparsity_jax
-        return detect(f, x, args=args, mode=mode)
+        jacobian_jax, hessian_jax = _jax_frontend()
+        return (hessian_jax if hessian else jacobian_jax)(f, x, args=args, mode=mode)
 
     def with_torch():
         if out is not None:
             raise TracingError("out= (in-place functions) is not supported for torch "
                                "functions; return the output tensor instead.")
-        _require("torch", "torch")
-        detect = hessian_sparsity_torch if hessian else jacobian_sparsity_torch
-        return detect(f, x, args=args, mode=mode)
+        jacobian_torch, hessian_torch = _torch_frontend()
+        return (hessian_torch if hessian else jacobian_torch)(f, x, args=args, mode=mode)
 
     if frontend == "jax" or (frontend == "auto" and _is_jax_array(x)):
         return with_jax()
