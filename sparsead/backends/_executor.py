@@ -10,7 +10,9 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from typing import Any, Callable, Sequence
 
-from .._errors import ColorEvaluationError
+import numpy as np
+
+from .._errors import ColorEvaluationError, SparseADError
 
 
 def check_executor(executor: Any) -> Any:
@@ -42,3 +44,22 @@ def map_colors(executor: Executor, task: Callable[..., Any], arguments: Sequence
                 f"{what} of color {c} (of {len(futures)}) failed in a worker of "
                 f"{type(executor).__name__}: {type(exc).__name__}: {exc}", c) from exc
     return results
+
+
+def refuse_shared_outputs(arrays: Sequence[Any], what: str, executor: Executor) -> None:
+    """A clear error when outputs of different colors share memory.
+
+    A function that writes every result into one buffer of its own, run by a thread pool,
+    has its colors overwrite each other while they run, which no copy afterwards can
+    repair. (Process pools and distributed workers return copies; serially, the backends
+    copy what they must.)
+    """
+    arrays = [a for a in arrays if isinstance(a, np.ndarray)]
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1:]:
+            if np.may_share_memory(a, b):
+                raise SparseADError(
+                    f"{what} returned the same memory for two colors evaluated at once on "
+                    f"{type(executor).__name__}: it writes every result into one buffer of "
+                    f"its own, so the colors overwrite each other. Return a new array (for "
+                    f"example `return buf.copy()`), or evaluate serially (no executor=).")

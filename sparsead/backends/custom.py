@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import SparseADError, UnsupportedProductError
-from ._executor import check_executor, map_colors
+from ._executor import check_executor, map_colors, refuse_shared_outputs
 from .base import Backend
 
 _KINDS = ("jvp", "vjp", "hvp", "gradient")
@@ -128,6 +128,7 @@ class Custom(Backend):
                      for c in range(S.shape[0])]
             rows = map_colors(self.executor, _product,
                               [(fn, x, seed, ctx.args) for seed in seeds], f"Custom {kind}")
+            refuse_shared_outputs(rows, f"Custom {kind}", self.executor)
             out = None
             for c, p in enumerate(rows):
                 if p.size != width:

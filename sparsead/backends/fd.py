@@ -28,7 +28,7 @@ import numpy as np
 
 from .._errors import SparseADError, UnsupportedProductError
 from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_kernels, seed_columns
-from ._executor import check_executor, map_colors
+from ._executor import check_executor, map_colors, refuse_shared_outputs
 from .base import Backend, ProductRequest
 
 #: Relative step exponent per method (scipy ``_eps_for_method``).
@@ -334,7 +334,10 @@ class FiniteDifferences(Backend):
         tasks = [(fun, ctx.args, ctx.x_shape, xf, h, cols[c], self.method)
                  for c in range(D.shape[0])]
         what = "f" if which == "f" else "grad"
-        for c, outputs in enumerate(map_colors(self.executor, _color_outputs, tasks, what)):
+        results = map_colors(self.executor, _color_outputs, tasks, what)
+        refuse_shared_outputs([y for outputs in results for y in outputs], what,
+                              self.executor)
+        for c, outputs in enumerate(results):
             outputs = [_check_not_reused(check(ctx, y), y0) for y in outputs]
             if self.method == "complex":
                 D[c] = outputs[0].imag

@@ -122,3 +122,48 @@ def test_a_failing_worker_names_its_color(process_pool, dask_executor, which):
 def test_executor_must_be_an_executor():
     with pytest.raises(TypeError, match="concurrent.futures.Executor"):
         FiniteDifferences(executor=4)
+
+
+def make_buffer_reusing_f():
+    """slow_f writing every result into one buffer of its own (a common C-wrapper habit)."""
+    buf = np.empty(N)
+
+    def f(x):
+        buf[:] = slow_f(x)
+        return buf
+    return f
+
+
+@pytest.mark.parametrize("method", ["forward", "central"])
+def test_fd_on_a_thread_pool_refuses_an_f_that_reuses_its_output(method):
+    x = np.linspace(0.1, 1.0, N)
+    with ThreadPoolExecutor(2) as pool:
+        backend = FiniteDifferences(method, executor=pool)
+        # the same f, returning fresh arrays, gives the exact pattern's values
+        J = sparsead.jacobian(slow_f, x, backend=backend)
+        np.testing.assert_allclose(J.toarray(), reference(x), atol=1e-5)
+        with pytest.raises(sparsead.SparseADError, match="same memory for two colors"):
+            sparsead.jacobian(make_buffer_reusing_f(), x, backend=backend,
+                              sparsity=J != 0)
+    # serially the reused buffer is handled (copied), so the values are right
+    J_serial = sparsead.jacobian(make_buffer_reusing_f(), x,
+                                 backend=FiniteDifferences(method), sparsity=J != 0)
+    np.testing.assert_allclose(J_serial.toarray(), reference(x), atol=1e-5)
+
+
+def test_custom_on_a_thread_pool_refuses_a_jvp_that_reuses_its_output():
+    x = np.linspace(0.1, 1.0, N)
+    buf = np.empty(N)
+
+    def jvp_into_buffer(x, v):
+        buf[:] = slow_jvp(x, v)
+        return buf
+
+    sparsity = reference(x) != 0
+    with ThreadPoolExecutor(2) as pool:
+        fresh = Custom(jvp=slow_jvp, batched=False, executor=pool)
+        J = sparsead.jacobian(slow_f, x, backend=fresh, sparsity=sparsity)
+        np.testing.assert_allclose(J.toarray(), reference(x), atol=1e-12)
+        reusing = Custom(jvp=jvp_into_buffer, batched=False, executor=pool)
+        with pytest.raises(sparsead.SparseADError, match="same memory for two colors"):
+            sparsead.jacobian(slow_f, x, backend=reusing, sparsity=sparsity)
