@@ -54,12 +54,25 @@ def refuse_shared_outputs(arrays: Sequence[Any], what: str, executor: Executor) 
     repair. (Process pools and distributed workers return copies; serially, the backends
     copy what they must.)
     """
-    arrays = [a for a in arrays if isinstance(a, np.ndarray)]
-    for i, a in enumerate(arrays):
-        for b in arrays[i + 1:]:
-            if np.may_share_memory(a, b):
-                raise SparseADError(
-                    f"{what} returned the same memory for two colors evaluated at once on "
-                    f"{type(executor).__name__}: it writes every result into one buffer of "
-                    f"its own, so the colors overwrite each other. Return a new array (for "
-                    f"example `return buf.copy()`), or evaluate serially (no executor=).")
+    spans = sorted(_byte_span(a) for a in arrays if isinstance(a, np.ndarray) and a.size)
+    reach = -1
+    for low, high in spans:  # sorted by start: one overlaps an earlier one, O(k log k)
+        if low < reach:
+            raise SparseADError(
+                f"{what} returned the same memory for two colors evaluated at once on "
+                f"{type(executor).__name__}: it writes every result into one buffer of "
+                f"its own, so the colors overwrite each other. Return a new array (for "
+                f"example `return buf.copy()`), or evaluate serially (no executor=).")
+        reach = max(reach, high)
+
+
+def _byte_span(a: np.ndarray) -> tuple[int, int]:
+    """``[low, high)`` addresses of the memory ``a`` may touch (as ``np.may_share_memory``
+    bounds it)."""
+    low = high = a.__array_interface__["data"][0]
+    for n, stride in zip(a.shape, a.strides):
+        if stride < 0:
+            low += stride * (n - 1)
+        else:
+            high += stride * (n - 1)
+    return low, high + a.itemsize

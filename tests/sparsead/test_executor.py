@@ -11,6 +11,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sparsead
 from sparsead.backends import Custom, FiniteDifferences
@@ -167,3 +169,26 @@ def test_custom_on_a_thread_pool_refuses_a_jvp_that_reuses_its_output():
         reusing = Custom(jvp=jvp_into_buffer, batched=False, executor=pool)
         with pytest.raises(sparsead.SparseADError, match="same memory for two colors"):
             sparsead.jacobian(slow_f, x, backend=reusing, sparsity=sparsity)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 30), st.integers(1, 10),
+                          st.sampled_from([1, 2, -1, -3])), min_size=0, max_size=8))
+def test_shared_output_check_equals_pairwise_may_share_memory(views):
+    from sparsead.backends._executor import refuse_shared_outputs
+
+    bases = [np.zeros(64), np.zeros(64), np.zeros((8, 8))]
+    arrays = []
+    for b, start, length, step in views:
+        flat = bases[b].reshape(-1)
+        arrays.append(flat[start:start + length * abs(step):abs(step)][::np.sign(step)])
+        if b == 2:
+            arrays[-1] = bases[2][start % 8, ::abs(step)]
+    # the naive reference: every pair, numpy's own bounds test
+    shared = any(np.may_share_memory(a, c) for i, a in enumerate(arrays)
+                 for c in arrays[i + 1:] if a.size and c.size)
+    if shared:
+        with pytest.raises(sparsead.SparseADError, match="same memory"):
+            refuse_shared_outputs(arrays, "f", ThreadPoolExecutor)
+    else:
+        refuse_shared_outputs(arrays, "f", ThreadPoolExecutor)
