@@ -42,6 +42,7 @@ from ._decompression import (
 )
 from ._errors import ColoringError
 from ._jit import njit
+from ._matrices import shared_csr
 from ._orderings import ORDERINGS
 from ._pattern import as_pattern, transpose_pattern
 from .symmetric._acyclic import AcyclicPlan
@@ -420,8 +421,9 @@ class BicoloringResult:
         P = self.pattern
         if out is not None:
             same = (sp.issparse(out) and out.format == "csr" and out.shape == P.shape
-                    and np.array_equal(out.indptr, P.indptr)
-                    and np.array_equal(out.indices, P.indices))
+                    and ((out.indices is P.indices and out.indptr is P.indptr)
+                         or (np.array_equal(out.indptr, P.indptr)
+                             and np.array_equal(out.indices, P.indices))))
             if not same:
                 raise ColoringError("out must be a csr_array returned by decompress() of this "
                                     "bicoloring (same pattern)")
@@ -443,10 +445,7 @@ class BicoloringResult:
                                 acc_dst, out_pos, self._acc, data)
         if out is not None:
             return out
-        M = sp.csr_array((data, P.indices, P.indptr), shape=P.shape)
-        M.indices, M.indptr = P.indices, P.indptr
-        M.has_canonical_format = True
-        return M
+        return shared_csr(data, P.indices, P.indptr, P.shape)
 
 
 # ------------------------------------------------------------------------------ checker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import scipy.sparse as sp
 
-__all__ = ["SharedStructureCSR", "SharedStructureCSC"]
+__all__ = ["SharedStructureCSR", "SharedStructureCSC", "shared_csr"]
 
 
 class _CopyStructureOnWrite:
@@ -29,3 +29,13 @@ class SharedStructureCSR(_CopyStructureOnWrite, sp.csr_array):
 
 class SharedStructureCSC(_CopyStructureOnWrite, sp.csc_array):
     """A ``scipy.sparse.csc_array`` whose index arrays are shared with other results."""
+
+
+def shared_csr(data, indices, indptr, shape) -> SharedStructureCSR:
+    """A :class:`SharedStructureCSR` over ``data`` and the given (read-only) index arrays:
+    no copy, no re-validation of the structure, and ``out=`` checks that are identity
+    tests on the next call."""
+    M = SharedStructureCSR((data, indices, indptr), shape=shape)
+    M.indices, M.indptr = indices, indptr
+    M.has_canonical_format = True
+    return M

@@ -39,7 +39,7 @@ from ._decompression import (
     triangle_positions,
 )
 from ._errors import ColoringError
-from ._matrices import SharedStructureCSR
+from ._matrices import shared_csr
 from ._plot import plot_coloring
 
 __all__ = ["ColoringResult", "PROBLEMS", "UPLOS"]
@@ -400,11 +400,7 @@ class ColoringResult:
             self._decompress_substitution(B, data, uplo)
         if out is not None:
             return out
-        M = SharedStructureCSR((data, index.indices, index.indptr), shape=self.shape)
-        # share the read-only index arrays (no copy; makes out= checks O(1))
-        M.indices, M.indptr = index.indices, index.indptr
-        M.has_canonical_format = True
-        return M
+        return shared_csr(data, index.indices, index.indptr, self.shape)
 
     def _decompress_substitution(self, B: np.ndarray, data: np.ndarray, uplo: str) -> None:
         """Acyclic decompression through the symmetric plan (full data, then triangle)."""

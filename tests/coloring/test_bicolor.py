@@ -213,3 +213,20 @@ def test_cli_problem_bicolor(tmp_path, capsys, problem):
     assert int(lines["column colors (JVPs)"]) + int(lines["row colors (VJPs)"]) == int(
         lines["colors"])
     assert np.loadtxt(out_file).shape == (80,)  # 40 row colors, then 40 column colors
+
+
+@pytest.mark.parametrize("problem", ["bicolor", "bicolor_substitution"])
+def test_decompressed_matrix_drops_its_zeros_without_touching_the_next(problem):
+    A = arrowhead(9).astype(float)
+    A.data[:] = np.arange(1, A.nnz + 1)
+    A.data[3] = 0.0  # a stored zero
+    result = coloring.color(A, problem)
+    V, W = result.seed_matrices()
+    M = result.decompress(A @ V.T, W @ A)
+    M.eliminate_zeros()  # the shared index arrays are read-only: copied first
+    np.testing.assert_array_equal(M.toarray(), A.toarray())
+    assert M.nnz == A.nnz - 1
+    again = result.decompress(A @ V.T, W @ A)
+    assert again.nnz == A.nnz
+    assert result.decompress(A @ V.T, W @ A, out=again) is again
+    np.testing.assert_array_equal(again.toarray(), A.toarray())
