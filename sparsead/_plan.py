@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coloring import ColoringError
-from coloring._decompression import FORMATS, UPLOS
+from coloring._decompression import FORMATS, UPLOS, index_dtype
 from coloring._matrices import SharedStructureCSC, SharedStructureCSR
 
 from ._errors import SparseADError
@@ -39,17 +39,23 @@ class SeedColumns:
         self.columns = columns
         self.shape = (len(columns), int(width))
         self.dtype = np.dtype(dtype)
+        self._dense: np.ndarray | None = None
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        S = np.zeros(self.shape, dtype=self.dtype if dtype is None else dtype)
-        for c, cols in enumerate(self.columns):
-            S[c, cols] = 1
-        return S
+        # built once and read-only: the chunk, the plan and a backend's request share it
+        if self._dense is None:
+            self._dense = np.zeros(self.shape, dtype=self.dtype)
+            for c, cols in enumerate(self.columns):
+                self._dense[c, cols] = 1
+            _frozen(self._dense)
+        if (dtype is None or np.dtype(dtype) == self.dtype) and not copy:
+            return self._dense
+        return self._dense.astype(self.dtype if dtype is None else dtype)
 
 
 def _columns_by_color(colors: np.ndarray, start: int, stop: int) -> list[np.ndarray]:
     """Inputs of each color ``start..stop-1``, increasing (a counting sort, O(n), int32/64)."""
-    idt = np.int32 if colors.size < 2**31 - 1 else np.int64
+    idt = index_dtype(colors.size)
     inside = (colors >= start) & (colors < stop)
     order = np.empty(int(np.count_nonzero(inside)), dtype=idt)
     bounds = np.empty(stop - start + 1, dtype=np.int64)
@@ -104,7 +110,6 @@ class Plan:
     problem: str                   # "column", "row", "star", "acyclic", "bidirectional"
     shape: tuple[int, int]         # of the output matrix
     width: int                     # seed length (n for column/star/acyclic, m for row)
-    product_width: int             # columns of the batch-first products
     _seeds: np.ndarray | None      # (ncolors, width), C-contiguous; None: built on first use
     format: str
     rows: np.ndarray               # coordinates of the stored values, in output order
@@ -282,7 +287,7 @@ def _bidirectional_plan(pattern: Any, result: Any, fmt: str, dtype: Any,
     elif chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
                                      or chunk_size < 1):
         raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    plan = Plan("bidirectional", (m, n), n, m, _frozen(V), fmt, index.rows, index.cols,
+    plan = Plan("bidirectional", (m, n), n, _frozen(V), fmt, index.rows, index.cols,
                 index.indices, index.indptr, None, None, index.csr_position,
                 row_seeds=_frozen(W))
     plan.chunks = chunks
@@ -316,9 +321,9 @@ def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
     colors = _frozen(np.asarray(result.colors, dtype=np.int64))
     k = int(result.ncolors) if pattern.nnz else 0  # no nonzeros: no products at all
     width = m if problem == "row" else n
-    pw = n if problem in ("row", "star", "acyclic") else m
+    pw = index.product_width
     dtype = np.dtype(dtype)
-    plan = Plan(problem, (m, n), width, pw, None, fmt, index.rows, index.cols,
+    plan = Plan(problem, (m, n), width, None, fmt, index.rows, index.cols,
                 index.indices, index.indptr, index.flat_index, index.entry_input,
                 index.csr_position, ncolors=k, dtype=dtype)
     plan.chunks = _chunks(None, index.flat_index, index.entry_input, k, pw, chunk_size,

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import SparseADError, UnsupportedProductError
-from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_kernels, seed_columns
+from .._kernels import CENTRAL, COMPLEX, FORWARD, fd_kernels
 from ._executor import check_executor, map_colors, refuse_shared_outputs
 from .base import Backend, ProductRequest
 
@@ -110,7 +110,7 @@ class _FDContext:
     """What :meth:`FiniteDifferences.prepare` caches: the function, shapes and buffers."""
 
     __slots__ = ("f", "grad", "args", "x_shape", "x_dtype", "out_shape", "m", "f_dtype",
-                 "rstep", "buffers", "_seed_cols", "reuses_output")
+                 "rstep", "buffers", "reuses_output")
 
     def __init__(self, f, grad, args, x_shape, x_dtype, out_shape, f_dtype, rstep):
         self.f, self.grad, self.args = f, grad, tuple(args)
@@ -118,21 +118,9 @@ class _FDContext:
         self.out_shape, self.m = out_shape, int(np.prod(out_shape, dtype=np.int64))
         self.f_dtype, self.rstep = f_dtype, rstep
         self.buffers: dict[tuple, np.ndarray] = {}
-        self._seed_cols: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
         #: per function ("f", "g"): it returned memory it had returned before (an output
         #: buffer of its own), so the value at x is copied before the next call
         self.reuses_output: set[str] = set()
-
-    def columns_of(self, V: np.ndarray) -> list[np.ndarray]:
-        """Variables of each seed row, cached per seed matrix by identity (the pipeline
-        passes the same arrays, one per chunk, on every evaluation; the cache keeps a
-        reference so an id is never reused while cached)."""
-        hit = self._seed_cols.get(id(V))
-        if hit is None or hit[0] is not V:
-            if len(self._seed_cols) >= 64:
-                self._seed_cols.clear()
-            hit = self._seed_cols[id(V)] = (V, seed_columns(V))
-        return hit[1]
 
     def buffer(self, shape: tuple, dtype, tag: str = "") -> np.ndarray:
         """A scratch array reused across calls (never returned to the caller)."""
@@ -224,7 +212,6 @@ class FiniteDifferences(Backend):
         new = _FDContext(ctx.f, ctx.grad, args, ctx.x_shape, ctx.x_dtype, ctx.out_shape,
                          ctx.f_dtype, ctx.rstep)
         new.buffers = ctx.buffers
-        new._seed_cols = ctx._seed_cols
         new.reuses_output = ctx.reuses_output
         return new
 
@@ -281,11 +268,11 @@ class FiniteDifferences(Backend):
         D[vmax == 0] = 0
         return D
 
-    def _entries(self, ctx, which, x, y0, V, flat_index, entry_input, m, out=None):
+    def _entries(self, ctx, which, x, y0, cols, flat_index, entry_input, m, out=None):
         """Differences with scipy's per-variable step, gathered and divided per entry.
 
-        The seeds are 0/1 rows (one color each); the perturbed point of color ``c`` moves
-        only that color's variables, by scipy's step ``h_j``. Value ``e`` is the raw
+        ``cols[c]`` lists the variables of color ``c`` (the request's cached
+        ``seed_columns``); its perturbed point moves only those, by scipy's step ``h_j``. Value ``e`` is the raw
         difference at ``flat_index[e]`` divided by the actual step of ``entry_input[e]``.
         """
         xf = np.asarray(x).reshape(-1)
@@ -294,16 +281,15 @@ class FiniteDifferences(Backend):
         divisor = ctx.buffer((xf.size,), xf.dtype, "dx")
         fd_steps(xf, ctx.rstep, np.nan if self.rel_step is None else float(self.rel_step),
                  _METHOD_CODE[self.method], h, divisor)
-        cols = V.columns if hasattr(V, "columns") else ctx.columns_of(V)
         dtype = np.result_type(ctx.f_dtype if which == "f" else xf.dtype, xf.dtype)
-        D = ctx.buffer((V.shape[0], m), dtype)
+        D = ctx.buffer((len(cols), m), dtype)
         fun = self._f if which == "f" else self._g
         shape = ctx.x_shape
         if self.executor is not None:
             self._differences_on_executor(ctx, which, xf, h, cols, y0, D)
         elif self.method == "complex":
             xc = ctx.buffer((xf.size,), np.result_type(xf.dtype, np.complex64))
-            for c in range(V.shape[0]):
+            for c in range(len(cols)):
                 xc.real = xf
                 xc.imag = 0
                 xc.imag[cols[c]] = h[cols[c]]
@@ -312,7 +298,7 @@ class FiniteDifferences(Backend):
             xp = ctx.buffer((xf.size,), xf.dtype)
             # perturb copies all of x for each color: an f that writes into its input
             # cannot corrupt the points of later colors
-            for c in range(V.shape[0]):
+            for c in range(len(cols)):
                 perturb(xf, h, cols[c], 1.0, xp)
                 yp = _check_not_reused(fun(ctx, xp.reshape(shape)), y0)
                 if self.method == "forward":
@@ -410,11 +396,11 @@ class FiniteDifferences(Backend):
         x = self._check_x(ctx, x)
         if request.kind == "jvp":
             return self._around_primal(ctx, "f", x, lambda y0: self._entries(
-                ctx, "f", x, y0, request.seeds, request.flat_index, request.entry_input,
+                ctx, "f", x, y0, request.seed_columns, request.flat_index, request.entry_input,
                 ctx.m, out))
         if ctx.grad is None:
             raise UnsupportedProductError("the 'fd' backend needs grad= for Hessians")
         vals = self._around_primal(ctx, "g", x, lambda g0: self._entries(
-            ctx, "g", x, g0, request.seeds, request.flat_index, request.entry_input, g0.size,
+            ctx, "g", x, g0, request.seed_columns, request.flat_index, request.entry_input, g0.size,
             out))[1]
         return (self._f(ctx, x) if request.want_value else None), vals
