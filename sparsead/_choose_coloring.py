@@ -311,7 +311,7 @@ def choose_hessian_coloring(P: sp.csr_array, coloring: Any):
     ``coloring`` is a ColoringResult, ``"star"``/``"acyclic"``, an order name or tuple, or
     a dict of :func:`coloring.color` options (``{"problem": "acyclic", "order": ...}``).
     """
-    if hasattr(coloring, "colors") and hasattr(coloring, "problem"):
+    if is_coloring_result(coloring):
         check_given_coloring(coloring, P, _SYMMETRIC)
         return coloring
     problem = "star"

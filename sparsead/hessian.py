@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from ._args_binding import ArgsBinding
 from ._backend_resolution import array_library, resolve_backend
-from ._choose_coloring import choose_hessian_coloring
+from ._choose_coloring import choose_hessian_coloring, is_coloring_result
 from ._errors import SparseADError
 from ._local import LocalPatterns
 from ._pattern import as_pattern, detect_hessian
@@ -247,7 +247,7 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
                       plan=plan, uplo=uplo)
     report_first_evaluation(H, report.what, progress)
     if redetect:
-        recolor = None if hasattr(coloring, "colors") else coloring
+        recolor = None if is_coloring_result(coloring) else coloring
 
         def build(P_new: sp.csr_array):
             res = choose_hessian_coloring(P_new, recolor)

@@ -244,8 +244,8 @@ class AcyclicPlan:
         _check_b(B, self.graph.n, self.ncolors, out_data, self.graph.nnz)
         self._build()
         acc = self._acc
-        if acc.dtype != np.result_type(B.dtype, np.float64):
-            acc = np.zeros(acc.size, np.result_type(B.dtype, np.float64))
+        if acc.dtype != np.result_type(B.dtype, np.float64):  # complex B: kept for next time
+            acc = self._acc = np.zeros(acc.size, np.result_type(B.dtype, np.float64))
         substitute(B, self._read_row, self._read_col, self._acc_src, self._acc_dst,
                     self._out_a, self._out_b, self._diag_pos, self._diag_row,
                     self._diag_col, acc, out_data)

@@ -272,8 +272,9 @@ class FiniteDifferences(Backend):
         """Differences with scipy's per-variable step, gathered and divided per entry.
 
         ``cols[c]`` lists the variables of color ``c`` (the request's cached
-        ``seed_columns``); its perturbed point moves only those, by scipy's step ``h_j``. Value ``e`` is the raw
-        difference at ``flat_index[e]`` divided by the actual step of ``entry_input[e]``.
+        ``seed_columns``); its perturbed point moves only those, by scipy's step ``h_j``.
+        Value ``e`` is the raw difference at ``flat_index[e]`` divided by the actual step
+        of ``entry_input[e]``.
         """
         xf = np.asarray(x).reshape(-1)
         fd_steps, perturb, gather_divide = fd_kernels(flat_index.size + xf.size)
