@@ -18,7 +18,6 @@ from ._patching import numpy_patched
 from ._scalar import TracedScalar
 from ._session import Session
 from ._sets import EMPTY, broadcast_map, empty_sets, union_pieces
-from ._trace import as_output
 from ._trace import hessian_pattern_of as _hess
 from ._trace import jacobian_pattern_of as _jac
 from ._trace import trace_input as _trace_input
@@ -103,22 +102,6 @@ def drop_dependence(a) -> TracedArray:
     return TracedArray(session, a.shape, empty_sets(a.size), None, a._val, a.dtype)
 
 
-def constant(session_or_array, value) -> TracedArray:
-    """A constant traced array (no dependence) in the session of a traced array."""
-    session = session_or_array if isinstance(session_or_array, Session) else \
-        find_session([session_or_array])
-    return TracedArray.constant(session, np.asarray(value))
-
-
-def values_of(a):
-    """The known values of a traced array (local mode or constants), or None."""
-    if isinstance(a, TracedArray):
-        return a._sync()._val
-    if isinstance(a, TracedScalar):
-        return None if a.value is None else np.asarray(a.value)
-    return np.asarray(a)
-
-
 def trace_inputs(x, *, hessian: bool, mode: str) -> TracedArray:
     """The traced input array for ``x`` (its session is attached to the array).
 
@@ -137,25 +120,20 @@ def tracing(traced_input: TracedArray):
         yield
 
 
-def output_array(result, like: TracedArray) -> TracedArray:
-    """Convert a returned value (array, scalar, list of scalars, number) to a traced array."""
-    return as_output(result, like._s)
-
-
 def jacobian_pattern_of(out, n: int) -> sp.csr_array:
     """Boolean ``(out.size, n)`` Jacobian pattern of a traced output."""
     if not isinstance(out, TracedArray):
-        raise TypeError("jacobian_pattern_of expects a traced array (see output_array)")
+        raise TypeError("jacobian_pattern_of expects a traced array")
     return _jac(out, n)
 
 
 def hessian_pattern_of(out, n: int) -> sp.csr_array:
     """Symmetric boolean ``(n, n)`` Hessian pattern of a traced scalar output."""
     if not isinstance(out, TracedArray):
-        raise TypeError("hessian_pattern_of expects a traced array (see output_array)")
+        raise TypeError("hessian_pattern_of expects a traced array")
     return _hess(out, n)
 
 
 __all__ = ["is_traced", "union_dependence", "elementwise_dependence", "same_dependence",
-           "drop_dependence", "constant", "values_of", "trace_inputs", "tracing",
-           "output_array", "jacobian_pattern_of", "hessian_pattern_of", "EMPTY"]
+           "drop_dependence", "trace_inputs", "tracing",
+           "jacobian_pattern_of", "hessian_pattern_of", "EMPTY"]

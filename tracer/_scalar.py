@@ -284,7 +284,16 @@ class TracedScalar:
     __hash__ = object.__hash__
 
     def __round__(self, ndigits=None):
-        return _generic(np.round if ndigits is None else np.round, (self,))
+        if ndigits is None:
+            return _generic(np.round, (self,))
+        return self._with_value(_generic(np.round, (self,)),
+                                None if self.value is None else round(self.value, ndigits))
+
+    def _with_value(self, like, value):
+        """``like``'s dependence (a piecewise-constant rule's) with ``value`` instead."""
+        if isinstance(like, TracedScalar):
+            return TracedScalar(like.deps, like.pairs, value, like.s)
+        return value
 
     def __floor__(self):
         return _generic(np.floor, (self,))
@@ -349,6 +358,9 @@ class TracedScalar:
         dtype = np.dtype(dtype)
         if dtype.kind in "fc":
             return self
+        if dtype.kind == "b":  # nonzero is True (trunc would make 0.5 False)
+            return self._with_value(_generic(np.trunc, (self,)),
+                                    None if self.value is None else bool(self.value))
         return _generic(np.trunc, (self,))
 
     def reshape(self, *shape):

@@ -142,3 +142,23 @@ def test_operators_scalar_matches_array(op, hessian, mode):
         return
     for operands in _operand_sets(session, (0.7, 1.3)):
         _check(op, operands, session)
+
+
+@pytest.mark.parametrize("x0", [0.46, 0.44, 0.0, -0.3])
+def test_round_with_digits_and_astype_bool_take_the_branch_plain_floats_take(x0):
+    """Local mode follows the branch of the value: round(s, 1) and s.astype(bool) must
+    give Python's values (they were rint and trunc), or the pattern of the other branch."""
+    def f(x):
+        out = np.zeros(2)
+        out[0] = x[1] if round(x[0], 1) > 0.44 else x[2]
+        if x[0].astype(bool):
+            out[1] = x[3]
+        return out
+
+    x = np.array([x0, 1.0, 2.0, 3.0])
+    # the reference: the same branches taken on plain floats
+    want = np.zeros((2, 4), dtype=bool)
+    want[0, 1 if round(x0, 1) > 0.44 else 2] = True
+    want[1, 3] = bool(x0)
+    got = tracer.jacobian_sparsity(f, x, mode="local").toarray()
+    np.testing.assert_array_equal(got, want)
