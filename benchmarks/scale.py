@@ -8,13 +8,16 @@ pipeline ``sparsead.prepare_jacobian(f, x)`` followed by ``J(x)``:
   taken from the stage reports on the ``sparsead`` logger, and of the first and the
   steady ``J(x)``, against the time of one ``f(x)`` (medians of interleaved repeats of
   ``f(x)``, ``J(x)`` and ``J(x, out=M)``, with the page faults of each);
+- the Jacobian's own work: ``J(x, out=M)`` less the CPU time spent inside its calls of f
+  (perturbed points, differences, gather);
 - the peak resident memory during each stage above the process's memory once ``f``,
   ``x`` and one ``f(x)`` exist (so f's own allocations are not counted), sampled every
   few milliseconds from ``/proc/self/statm``, and per Jacobian nonzero.
 
 It then fits the growth exponent of every stage against nnz (least squares on the
 log-log points), sweeps the coloring budget (colors against coloring time) at one N,
-times the fd backend with a process pool and a dask cluster on an f that sleeps, and
+times the fd backend with a process pool and a dask cluster on an f that sleeps,
+(``--tuned-malloc``) runs the largest N again with glibc's malloc keeping large blocks, and
 writes ``docs/scale.json``, ``docs/scale.png`` and (``--update-readme``) the README's
 scale section.
 """
@@ -163,6 +166,21 @@ def copy_reference(nnz: int, repeats: int) -> float:
     return median_time(lambda: np.copyto(dst, src), repeats)
 
 
+class CountingF:
+    """``f`` that adds up the CPU time spent inside it, so that a Jacobian's own work
+    (perturbed points, differences, gather) can be told from its evaluations of f."""
+
+    def __init__(self, f: Callable[..., Any]) -> None:
+        self.f, self.cpu = f, 0.0
+
+    def __call__(self, x: Any, *args: Any) -> Any:
+        c0 = time.process_time()
+        try:
+            return self.f(x, *args)
+        finally:
+            self.cpu += time.process_time() - c0
+
+
 def measure_size(N: int, backend: str = "fd", repeats: int = 3) -> dict[str, Any]:
     """One N in this process: stage times and memory of prepare + J(x) (see module doc)."""
     import sparsead  # noqa: PLC0415  (imported after the sampler starts)
@@ -180,6 +198,7 @@ def _measure(N: int, backend: str, repeats: int, sampler: PeakSampler,
     sparsead.prepare_jacobian(problems.make_brusselator_numpy(8),
                               problems.brusselator_initial(8))(problems.brusselator_initial(8))
     f = _function(backend, N)
+    counting = CountingF(f) if backend == "fd" else None
     x = problems.brusselator_initial(N)
     f(x)
     t_f_before = median_time(lambda: np.asarray(f(x)), max(3, repeats))
@@ -193,7 +212,7 @@ def _measure(N: int, backend: str, repeats: int, sampler: PeakSampler,
     logger.setLevel(logging.INFO)
     try:
         t0 = time.perf_counter()
-        J = sparsead.prepare_jacobian(f, x, backend=backend,
+        J = sparsead.prepare_jacobian(counting or f, x, backend=backend,
                                       sparsity_from=problems.make_brusselator_numpy(N))
         t_prepare = time.perf_counter() - t0
     finally:
@@ -207,10 +226,14 @@ def _measure(N: int, backend: str, repeats: int, sampler: PeakSampler,
     # f alone, J(x) and J(x, out=M) interleaved, in the same process state: the ratio
     # compares like with like (f alone before preparation is kept as f_before_prepare)
     samples: dict[str, list[tuple[float, int]]] = {"f": [], "J": [], "out": []}
+    own = []  # J(x, out=M) less the CPU time of its calls of f
     for _ in range(max(3, repeats)):
         samples["f"].append(cpu_and_faults(lambda: np.asarray(f(x))))
         samples["J"].append(cpu_and_faults(lambda: J(x)))
+        inside = counting.cpu if counting else 0.0
         samples["out"].append(cpu_and_faults(lambda M=M: J(x, out=M)))
+        if counting:
+            own.append(samples["out"][-1][0] - (counting.cpu - inside))
     del M
     t_f, t_steady, t_out = (statistics.median(t for t, _ in samples[k])
                             for k in ("f", "J", "out"))
@@ -227,7 +250,8 @@ def _measure(N: int, backend: str, repeats: int, sampler: PeakSampler,
             "stage_peak_bytes": recorder.peaks, "steady": t_steady,
             "steady_wall": t_steady_wall, "steady_out": t_out, "f_evals_out": t_out / t_f,
             "f_evals": t_steady / t_f, "copy_nnz": t_copy, "f_minflt": f_faults,
-            "J_out_minflt": J_faults, "peak_bytes": peak,
+            "J_out_minflt": J_faults, "own_work": statistics.median(own) if own else None,
+            "peak_bytes": peak,
             "bytes_per_nnz": peak / nnz, "loadavg": os.getloadavg()[0]}
 
 
@@ -305,11 +329,19 @@ def executor_speedup(workers: int = 2) -> dict[str, Any]:
     return out
 
 
-def run_in_subprocess(args: list[str], timeout: float) -> dict[str, Any]:
+#: glibc's malloc settings for the ``--tuned-malloc`` run: large blocks stay in the heap
+#: instead of a fresh ``mmap`` each (by default every block over 32 MB is mapped, zeroed
+#: page by page on first touch and unmapped when freed), and freed memory is kept.
+TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(2**32), "MALLOC_TRIM_THRESHOLD_": str(2**34),
+                "MALLOC_TOP_PAD_": str(2**29)}
+
+
+def run_in_subprocess(args: list[str], timeout: float,
+                      extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """``python -m benchmarks.scale ARGS --json-out FILE`` in a fresh process."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "out.json"
-        env = dict(os.environ)
+        env = dict(os.environ, **(extra_env or {}))
         root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
         proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", *args,
@@ -334,6 +366,8 @@ def growth_exponents(sizes: list[dict[str, Any]], min_nnz: int = 0) -> dict[str,
     lognnz = np.log([s["nnz"] for s in ok])
     series = {stage: [s["stages"].get(stage) for s in ok] for stage in STAGES}
     series["steady J(x)"] = [s["steady"] for s in ok]
+    if all(s.get("own_work") for s in ok):
+        series["fd own work"] = [s["own_work"] for s in ok]
     series["peak memory"] = [s["peak_bytes"] for s in ok]
     # references, not targets: f itself (what J(x) is measured against), J(x) in units
     # of f (0 when J(x) grows exactly like f), and a copy of nnz doubles (the machine)
@@ -366,7 +400,9 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         {"target": f"one fd J(x) <= {MAX_F_EVALS:.0f} f-evaluations at N={big['N']}",
          "measured": f"{big['f_evals']:.1f} as a new matrix, "
                      f"{big.get('f_evals_out', float('nan')):.1f} refilling out=M "
-                     f"({big['colors']} colors + 1 evaluation at x)",
+                     f"({big['colors']} colors + 1 evaluation at x"
+                     + ("" if big.get("own_work") is None else
+                        f"; own work {big['own_work'] / big['f']:.1f} of them") + ")",
          "met": big["f_evals"] <= MAX_F_EVALS},
         {"target": f"growth exponents against nnz <= {MAX_EXPONENT}, all sizes",
          "measured": ", ".join(f"{k} {v:.2f}" for k, v in results["exponents"].items()),
@@ -401,7 +437,8 @@ def _mb(b: float) -> str:
 
 
 SIZE_HEADER = ["N", "n", "nnz", "colors", "compile", "detect", "color", "plan", "1st J(x)",
-               "J(x)", "J(x, out=M)", "f(x)", "J/f", "out=/f", "peak", "B/nnz"]
+               "J(x)", "J(x, out=M)", "f(x)", "J/f", "out=/f", "own work", "own/f", "peak",
+               "B/nnz"]
 
 
 def size_rows(sizes: list[dict[str, Any]]) -> list[list[str]]:
@@ -415,6 +452,8 @@ def size_rows(sizes: list[dict[str, Any]]) -> list[list[str]]:
                     + [fmt_time(st.get(k)) for k in STAGES]
                     + [fmt_time(s["steady"]), fmt_time(s.get("steady_out")), fmt_time(s["f"]),
                        f"{s['f_evals']:.1f}", f"{s.get('f_evals_out', float('nan')):.1f}",
+                       fmt_time(s.get("own_work")),
+                       "-" if s.get("own_work") is None else f"{s['own_work'] / s['f']:.1f}",
                        _mb(s["peak_bytes"]), f"{s['bytes_per_nnz']:.0f}"])
     return rows
 
@@ -429,7 +468,9 @@ def render(results: dict[str, Any], markdown: bool = True) -> str:
              f"backend) then `J(x)`, each N in its own process. Times are CPU seconds of "
              f"the process (medians of interleaved repeats of `f(x)`, `J(x)` and "
              f"`J(x, out=M)`): on a shared machine wall time "
-             f"also counts other processes' time slices (both are in the JSON). Memory is "
+             f"also counts other processes' time slices (both are in the JSON). `own work` "
+             f"is `J(x, out=M)` less the time spent inside its calls of f: the perturbed "
+             f"points, the differences and the gather into the matrix. Memory is "
              f"the peak resident memory above the process with f, x and one f(x).", "",
              table(SIZE_HEADER, size_rows(results["sizes"]))]
     if results.get("jax_sizes"):
@@ -453,6 +494,19 @@ def render(results: dict[str, Any], markdown: bool = True) -> str:
                       "alone and per J(x, out=M): "
                   + ", ".join(f"{s['f_minflt']} and {s['J_out_minflt']} at N={s['N']}"
                               for s in faults)]
+    if results.get("tuned_malloc") and "error" not in results["tuned_malloc"]:
+        t = results["tuned_malloc"]
+        default = {s["N"]: s for s in results["sizes"] if "error" not in s}.get(t["N"])
+        parts += ["", f"N={t['N']} again with glibc's malloc keeping large blocks in the heap "
+                      f"(environment " + " ".join(f"`{k}={v}`" for k, v in TUNED_MALLOC.items())
+                  + f"; a setting of the user's process, which a library does not change): "
+                    f"f(x) {fmt_time(t['f'])} with {t['f_minflt']} page faults"
+                  + (f" (default {fmt_time(default['f'])}, {default['f_minflt']})"
+                     if default else "")
+                  + f", J(x, out=M) {fmt_time(t['steady_out'])}"
+                  + (f" (default {fmt_time(default['steady_out'])})" if default else "")
+                  + f" = {t['f_evals_out']:.1f} evaluations of f, own work "
+                    f"{fmt_time(t.get('own_work'))}."]
     if results.get("exponents_large"):
         parts += ["", f"The same over the sizes with nnz >= {LARGE_NNZ:.0e} (no longer "
                       f"cache-resident): "
@@ -547,6 +601,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the jax backend at these N")
     parser.add_argument("--tradeoff-n", type=int, default=TRADEOFF_N)
     parser.add_argument("--no-executor", action="store_true")
+    parser.add_argument("--tuned-malloc", action="store_true",
+                        help="also run the largest N with TUNED_MALLOC in the environment")
     parser.add_argument("--docs", action="store_true", help="write docs/scale.json and .png")
     parser.add_argument("--update-readme", action="store_true")
     parser.add_argument("--from-json", type=Path, help="render a saved run")
@@ -601,6 +657,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"coloring trade-off at N={a.tradeoff_n} ...", flush=True)
             results["tradeoff"] = run_in_subprocess(["--tradeoff", str(a.tradeoff_n)],
                                                     a.timeout)
+        if a.tuned_malloc and ok:
+            print(f"N={big['N']} (fd, tuned malloc) ...", flush=True)
+            results["tuned_malloc"] = run_in_subprocess(["--one", str(big["N"])], a.timeout,
+                                                        TUNED_MALLOC)
         if not a.no_executor:
             print("executor speed-up ...", flush=True)
             results["executor"] = run_in_subprocess(["--executor"], a.timeout)

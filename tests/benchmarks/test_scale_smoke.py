@@ -10,6 +10,8 @@ def test_measure_size_reports_every_stage():
     assert set(r["stages"]) == set(scale.STAGES)
     assert set(r["stage_peak_bytes"]) == set(scale.STAGES)
     assert r["f_evals"] > 0 and r["peak_bytes"] >= max(r["stage_peak_bytes"].values())
+    # J(x, out=M) less its calls of f: nested CPU intervals, so within [0, J(x, out=M)]
+    assert 0 <= r["own_work"] <= r["steady_out"]
 
 
 def _fake(N, nnz, slope):
