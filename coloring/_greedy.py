@@ -134,20 +134,17 @@ def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray, min_colors: int =
         # the one-word kernel is the compiled path tried first below
         if greedy_is_small(g.i2.size, _greedy_bitmask64):
             return greedy_bipartite(order, g.p1, g.i1, nnodes)
-        if max_colors is not None:
-            if max_colors <= 64:
-                return _greedy_bitmask64(order, g.p1, g.i1, nnodes)[0]
-            if max_colors <= 64 * _BITMASK_WORDS:
-                return _greedy_bitmask(order, g.p1, g.i1, nnodes, _BITMASK_WORDS)[0]
+        if max_colors is None:
+            widths = [w for w in (1, _BITMASK_WORDS) if min_colors <= 64 * w]
         else:
-            if min_colors <= 64:
+            widths = [w for w in (1, _BITMASK_WORDS) if max_colors <= 64 * w][:1]
+        for nwords in widths:  # a known bound fits: never falls through (kept for safety)
+            if nwords == 1:
                 colors, ok = _greedy_bitmask64(order, g.p1, g.i1, nnodes)
-                if ok:
-                    return colors
-            if min_colors <= 64 * _BITMASK_WORDS:
-                colors, ok = _greedy_bitmask(order, g.p1, g.i1, nnodes, _BITMASK_WORDS)
-                if ok:
-                    return colors
+            else:
+                colors, ok = _greedy_bitmask(order, g.p1, g.i1, nnodes, nwords)
+            if ok:
+                return colors
     return _greedy(order, g.p1, g.i1, g.p2, g.i2, g.n)
 
 

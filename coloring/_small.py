@@ -32,9 +32,9 @@ GREEDY_COMPILE_MIN_SIZE = 1 << 14
 #: The distance-2 degree twin builds the product of the two adjacency levels, one entry
 #: per distance-2 pair, sorted: it serves only graphs whose distance-2 scan visits fewer
 #: entries than this. Few nonzeros can have far more distance-2 pairs (a dense row of
-#: ``n`` columns gives ``n**2``); the compiled marker kernel needs no temporary and is
-#: some 30 times faster per entry, so above this size it costs less than the product
-#: even counting the import of Numba and the load of the kernel from its cache.
+#: ``n`` columns gives ``n**2``); the compiled marker kernel needs no temporary and
+#: visits each entry once with no sort, so above this size it costs less than the
+#: product even counting the import of Numba and the load of the kernel from its cache.
 DISTANCE2_TWIN_MAX_WORK = 1 << 22
 
 

@@ -148,3 +148,24 @@ def test_arrowhead_improvement_does_no_work_at_the_lower_bound(monkeypatch):
     best, work = _greedy.iterated_greedy_work(g, np.asarray(result.colors), iterations=100,
                                               lower_bound=300)
     assert work == 0 and int(best.max()) + 1 == 300
+
+
+@pytest.mark.parametrize("width", [40, 64, 65, 256, 257, 300])
+def test_kernel_choice_from_color_bounds_keeps_the_coloring(monkeypatch, width):
+    """Bounds on the colors only pick the kernel: the general kernel's coloring, with the
+    lower bound given (order passes) or the colors of the class order's coloring given
+    (improvement passes)."""
+    monkeypatch.setattr(_small, "GREEDY_COMPILE_MIN_SIZE", 0)
+    A = random_rows(120, width + 10, 8, seed=width).tolil()
+    A[0, :width] = 1  # a row of ``width`` columns: at least that many colors
+    A = as_pattern(A.tocsr())
+    g = _bipartite_graph(A, "column")
+    order = np.random.default_rng(width).permutation(g.n).astype(np.int64)
+    general = _greedy._greedy(order, g.p1, g.i1, g.p2, g.i2, g.n)
+    k = int(general.max()) + 1
+    assert k >= width
+    np.testing.assert_array_equal(coloring.greedy_color(g, order, min_colors=width), general)
+    rank = np.arange(k)[::-1].copy()
+    by_class = _greedy._class_order(general, k, rank, False)
+    np.testing.assert_array_equal(_greedy._greedy_graph(g, by_class, max_colors=k),
+                                  _greedy._greedy(by_class, g.p1, g.i1, g.p2, g.i2, g.n))
