@@ -168,10 +168,10 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     order_work = 0
     for name in orders:
         order_work += (distance2_work(graph) if name not in ("natural", "random") else 0)
-        order_work += pass_work(graph)
         perm = GRAPH_ORDERINGS[name](graph, seed)
-        colors = greedy_color(graph, perm)
+        colors = greedy_color(graph, perm, min_colors=lower)
         k = int(colors.max()) + 1 if colors.size else 0
+        order_work += pass_work(graph, k)
         tried[name] = k
         if best_k is None or k < best_k:
             best, best_k, best_name = colors, k, name
@@ -432,8 +432,15 @@ def warmup(problem: str = "column", orders: str | Sequence[str] = ORDER_NAMES) -
     n = COMPILE_MIN_SIZE // 3 + 2
     A = sp.diags_array([np.ones(n - 1), np.ones(n), np.ones(n - 1)], offsets=[-1, 0, 1],
                        format="csr")
-    improve = 2 if problem in ("column", "row") else 0
-    result = color(A, problem, _normalize_orders(orders), seed=0, improve=improve)
+    # one call per order: a column or row coloring stops at the first order that reaches
+    # the lower bound (every order does here), and would leave the others uncompiled
+    for name in _normalize_orders(orders):
+        result = color(A, problem, name, seed=0)
+    if problem in ("column", "row"):
+        # the improvement runs only above the lower bound: call it directly
+        IMPROVEMENTS["iterated_greedy"](_bipartite_graph(result.pattern, problem),
+                                        result.colors, iterations=2, time_limit=None,
+                                        lower_bound=0, seed=0)
     if problem in BICOLOR_PROBLEMS:
         result.decompress(*result.compress(A))
     else:

@@ -12,11 +12,11 @@ import time
 import numpy as np
 
 from ._jit import njit
-from ._orderings import NeighborhoodGraph
+from ._orderings import NeighborhoodGraph, distance2_work
 from ._small import class_order, greedy_bipartite, greedy_is_small, is_small
 
-__all__ = ["greedy_color", "iterated_greedy_distance2", "IMPROVEMENTS", "distance2_work",
-           "pass_work"]
+__all__ = ["greedy_color", "iterated_greedy_distance2", "iterated_greedy_work", "IMPROVEMENTS",
+           "distance2_work", "pass_work"]
 
 
 @njit(cache=True)
@@ -114,19 +114,35 @@ def _greedy_bitmask64(order, p1, i1, nnodes):
     return colors, True
 
 
-def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
-    """Dispatch: bit masks on bipartite graphs with few colors, else the general kernel."""
+#: Colors the bit-mask kernels hold: one 64-bit word per node, or this many words.
+_BITMASK_WORDS = 4
+
+
+def _greedy_graph(graph: NeighborhoodGraph, order: np.ndarray, min_colors: int = 0,
+                  max_colors: int | None = None) -> np.ndarray:
+    """Dispatch: bit masks on bipartite graphs with few colors, else the general kernel.
+
+    ``min_colors``: colors every coloring needs (the longest row), so bit-mask kernels
+    that cannot hold them are not tried. ``max_colors``: colors the pass is known not to
+    exceed (a class order of a coloring with that many, Culberson's lemma); then the one
+    kernel that holds them runs alone, and :func:`pass_work` is exactly what it visits.
+    All kernels give the same coloring.
+    """
     g = graph
     if g.is_bipartite:
         nnodes = g.p2.size - 1
         # the one-word kernel is the compiled path tried first below
         if greedy_is_small(g.i2.size, _greedy_bitmask64):
             return greedy_bipartite(order, g.p1, g.i1, nnodes)
-        colors, ok = _greedy_bitmask64(order, g.p1, g.i1, nnodes)
-        if ok:
-            return colors
-        for nwords in (4,):
-            colors, ok = _greedy_bitmask(order, g.p1, g.i1, nnodes, nwords)
+        if max_colors is None:
+            widths = [w for w in (1, _BITMASK_WORDS) if min_colors <= 64 * w]
+        else:
+            widths = [w for w in (1, _BITMASK_WORDS) if max_colors <= 64 * w][:1]
+        for nwords in widths:  # a known bound fits: never falls through (kept for safety)
+            if nwords == 1:
+                colors, ok = _greedy_bitmask64(order, g.p1, g.i1, nnodes)
+            else:
+                colors, ok = _greedy_bitmask(order, g.p1, g.i1, nnodes, nwords)
             if ok:
                 return colors
     return _greedy(order, g.p1, g.i1, g.p2, g.i2, g.n)
@@ -154,12 +170,23 @@ def _class_order(colors, ncolors, class_rank, reverse_within):
     return order
 
 
-def greedy_color(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
+def greedy_color(graph: NeighborhoodGraph, order: np.ndarray, *,
+                 min_colors: int = 0) -> np.ndarray:
     """Greedy (partial distance-2) coloring of ``graph`` in the given vertex order.
 
     Gebremedhin, Manne and Pothen, "What color is your Jacobian? Graph coloring for
     computing derivatives", SIAM Review 47(4), 2005, Algorithm 3.1 (greedy partial
     distance-2 coloring, when ``graph`` is the bipartite distance-2 graph).
+
+    Parameters
+    ----------
+    graph : NeighborhoodGraph
+        The graph to color.
+    order : numpy.ndarray
+        A permutation of its vertices.
+    min_colors : int
+        A number of colors every coloring of ``graph`` needs (for column coloring: the
+        longest row). It only selects the kernel; the coloring is the same.
 
     Returns
     -------
@@ -167,27 +194,17 @@ def greedy_color(graph: NeighborhoodGraph, order: np.ndarray) -> np.ndarray:
         Colors ``0..ncolors-1``.
     """
     order = np.ascontiguousarray(order, dtype=np.int64)
-    return _greedy_graph(graph, order)
+    return _greedy_graph(graph, order, min_colors=min_colors)
 
 
-def distance2_work(graph: NeighborhoodGraph) -> int:
-    """Adjacency entries a distance-2 scan of every vertex visits:
-    ``sum over v of sum over r in L1[v] of |L2[r]|``, the work of a degree-based order.
-
-    Computed from counts in ``O(n + nnz)`` without a temporary of size ``nnz``.
-    """
+def pass_work(graph: NeighborhoodGraph, ncolors: int) -> int:
+    """Adjacency entries one greedy pass using ``ncolors`` colors visits: twice the first
+    level with a bit-mask kernel (a bipartite graph and at most 256 colors), the full
+    distance-2 scan (:func:`distance2_work`) otherwise; plus one per vertex."""
     g = graph
-    if g.i1.size == 0:
-        return 0
-    lens2 = np.diff(g.p2)
-    return int(np.dot(np.bincount(g.i1, minlength=lens2.size), lens2))
-
-
-def pass_work(graph: NeighborhoodGraph) -> int:
-    """Adjacency entries one greedy pass visits: twice the first level on a bipartite
-    graph (bit-mask kernel), the full distance-2 scan otherwise; plus one per vertex."""
-    g = graph
-    return g.n + (2 * int(g.i1.size) if g.is_bipartite else distance2_work(g))
+    if g.is_bipartite and ncolors <= 64 * _BITMASK_WORDS:
+        return g.n + 2 * int(g.i1.size)
+    return g.n + distance2_work(g)
 
 
 def _class_ranks(strategy: str, colors: np.ndarray, ncolors: int,
@@ -245,31 +262,46 @@ def iterated_greedy_distance2(graph: NeighborhoodGraph, colors: np.ndarray, *,
     seed : optional
         Seed of the random class orders.
     work_limit : float, optional
-        Adjacency entries the passes may visit in all (see :func:`pass_work`): a pass
-        that would exceed it is not started. Unlike ``time_limit`` it gives the same
-        result on any machine and under any load.
+        Adjacency entries the passes may visit in all (:func:`pass_work` of each pass,
+        whose kernel depends on the colors it starts from): a pass that would exceed it
+        is not started. Unlike ``time_limit`` it gives the same result on any machine
+        and under any load.
 
     Returns
     -------
     numpy.ndarray of int64
         The best coloring found; never more colors than ``colors``.
     """
+    return iterated_greedy_work(graph, colors, iterations=iterations, time_limit=time_limit,
+                                lower_bound=lower_bound, patience=patience, seed=seed,
+                                work_limit=work_limit)[0]
+
+
+def iterated_greedy_work(graph: NeighborhoodGraph, colors: np.ndarray, *,
+                         iterations: int = 100, time_limit: float | None = None,
+                         lower_bound: int = 0, patience: int | None = 20,
+                         seed=None, work_limit: float | None = None) -> tuple[np.ndarray, int]:
+    """:func:`iterated_greedy_distance2` that also returns the adjacency entries its passes
+    visited (the sum of their :func:`pass_work`), never more than ``work_limit``."""
     best = np.ascontiguousarray(colors, dtype=np.int64)
     if best.size == 0 or iterations <= 0:
-        return best
+        return best, 0
     best_k = int(best.max()) + 1
     rng = np.random.default_rng(seed)
     current, k = best, best_k
     start = time.perf_counter()
     g = graph
     since_best = 0
-    cost = pass_work(g) if work_limit is not None else 0
+    work = 0
     for it in range(iterations):
-        if work_limit is not None and (it + 1) * cost > work_limit:
-            break
         if best_k <= lower_bound:
             break
         if patience is not None and since_best >= patience:
+            break
+        # a class order of a k-coloring gets at most k colors (Culberson's lemma): the
+        # pass runs the kernel for k colors, whose work is known before it starts
+        cost = pass_work(g, k)
+        if work_limit is not None and work + cost > work_limit:
             break
         if time_limit is not None and time.perf_counter() - start > time_limit:
             break
@@ -279,12 +311,13 @@ def iterated_greedy_distance2(graph: NeighborhoodGraph, colors: np.ndarray, *,
             order = class_order(current, rank, bool(it % 2))
         else:
             order = _class_order(current, k, rank, bool(it % 2))
-        current = _greedy_graph(g, order)
+        current = _greedy_graph(g, order, max_colors=k)
+        work += cost
         k = int(current.max()) + 1
         since_best += 1
         if k < best_k:
             best, best_k, since_best = current, k, 0
-    return best
+    return best, work
 
 
 def _improve_iterated_greedy(graph, colors, *, iterations, time_limit, lower_bound, seed,

@@ -31,7 +31,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ._jit import njit
-from ._small import by_decreasing_key, distance2_degrees, is_small
+from ._small import by_decreasing_key, distance2_degrees, distance2_is_small, is_small
 
 __all__ = [
     "NeighborhoodGraph",
@@ -39,6 +39,7 @@ __all__ = [
     "GRAPH_ORDERINGS",
     "ORDER_NAMES",
     "degrees",
+    "distance2_work",
 ]
 
 
@@ -350,11 +351,26 @@ def _incidence_degree(n, p1, i1, p2, i2, deg):
 # --------------------------------------------------------------------------- strategies
 
 
+def distance2_work(graph: NeighborhoodGraph) -> int:
+    """Adjacency entries a distance-2 scan of every vertex visits:
+    ``sum over v of sum over r in L1[v] of |L2[r]|``, the work of a degree-based order.
+
+    Computed from counts in ``O(n + nnz)`` without a temporary of size ``nnz``.
+    """
+    g = graph
+    if g.i1.size == 0:
+        return 0
+    lens2 = np.diff(g.p2)
+    return int(np.dot(np.bincount(g.i1, minlength=lens2.size), lens2))
+
+
 def degrees(graph: NeighborhoodGraph) -> np.ndarray:
     """Number of distinct neighbors of every vertex of ``graph`` (int64)."""
     if graph.is_adjacency:
         return _adjacency_degrees(graph.n, graph.p2, graph.i2)
-    if is_small(graph.i2.size, _degrees):
+    # the twin's temporary holds every distance-2 pair: only for few of them
+    if (is_small(graph.i2.size, _degrees)
+            and distance2_is_small(distance2_work(graph))):
         return distance2_degrees(graph.n, graph.p1, graph.i1, graph.p2, graph.i2)
     return _degrees(graph.n, graph.p1, graph.i1, graph.p2, graph.i2)
 

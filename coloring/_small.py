@@ -15,9 +15,9 @@ import scipy.sparse as sp
 
 from ._jit import is_compiled
 
-__all__ = ["COMPILE_MIN_SIZE", "GREEDY_COMPILE_MIN_SIZE", "is_small", "greedy_is_small",
-           "transpose", "distance2_degrees", "by_decreasing_key", "greedy_bipartite",
-           "class_order"]
+__all__ = ["COMPILE_MIN_SIZE", "GREEDY_COMPILE_MIN_SIZE", "DISTANCE2_TWIN_MAX_WORK", "is_small",
+           "greedy_is_small", "distance2_is_small", "transpose", "distance2_degrees",
+           "by_decreasing_key", "greedy_bipartite", "class_order"]
 
 #: Patterns with fewer stored entries than this take the vectorized twins below.
 COMPILE_MIN_SIZE = 1 << 16
@@ -28,6 +28,14 @@ COMPILE_MIN_SIZE = 1 << 16
 #: kernel even from Numba's cache (importing Numba, starting its code generator), though
 #: more than the kernel itself in a process that has both already.
 GREEDY_COMPILE_MIN_SIZE = 1 << 14
+
+#: The distance-2 degree twin builds the product of the two adjacency levels, one entry
+#: per distance-2 pair, sorted: it serves only graphs whose distance-2 scan visits fewer
+#: entries than this. Few nonzeros can have far more distance-2 pairs (a dense row of
+#: ``n`` columns gives ``n**2``); the compiled marker kernel needs no temporary and
+#: visits each entry once with no sort, so above this size it costs less than the
+#: product even counting the import of Numba and the load of the kernel from its cache.
+DISTANCE2_TWIN_MAX_WORK = 1 << 22
 
 
 def is_small(nnz: int, kernel: Any = None) -> bool:
@@ -41,6 +49,12 @@ def greedy_is_small(nnz: int, kernel: Any = None) -> bool:
     """Whether a pattern with ``nnz`` stored entries is colored by :func:`greedy_bipartite`
     (below the threshold, unless ``kernel`` already runs compiled in this process)."""
     return nnz < GREEDY_COMPILE_MIN_SIZE and not (kernel is not None and is_compiled(kernel))
+
+
+def distance2_is_small(work: int) -> bool:
+    """Whether a graph whose distance-2 scan visits ``work`` adjacency entries is small
+    enough for :func:`distance2_degrees` (callers also ask :func:`is_small`)."""
+    return work < DISTANCE2_TWIN_MAX_WORK
 
 
 def transpose(indptr: np.ndarray, indices: np.ndarray, ncols: int

@@ -253,7 +253,7 @@ def test_work_limit_counts_whole_passes():
     """A budget of k passes' work runs exactly the first k passes of the unlimited search."""
     g = _brusselator_graph(16)
     start = coloring.greedy_color(g, np.arange(g.n))
-    cost = coloring._greedy.pass_work(g)
+    cost = coloring._greedy.pass_work(g, int(start.max()) + 1)
     for k in (0, 1, 3):
         limited = coloring.iterated_greedy(g, start, iterations=50, patience=None, seed=2,
                                            work_limit=k * cost + cost // 2)
@@ -266,7 +266,8 @@ def test_work_measures_match_their_definition():
     g = _brusselator_graph(6)
     brute = sum(int(g.p2[r + 1] - g.p2[r]) for v in range(g.n) for r in g.i1[g.p1[v]:g.p1[v + 1]])
     assert coloring._greedy.distance2_work(g) == brute
-    assert coloring._greedy.pass_work(g) == g.n + 2 * g.i1.size
+    assert coloring._greedy.pass_work(g, 256) == g.n + 2 * g.i1.size  # bit masks
+    assert coloring._greedy.pass_work(g, 257) == g.n + brute  # the general kernel
 
 
 def test_effort_budget_is_deterministic_and_leaves_small_patterns_alone():
