@@ -47,8 +47,8 @@ from ._small import is_small
 
 __all__ = ["FORMATS", "UPLOS", "DecompressionIndex", "SubstitutionOrder", "direct_index",
            "index_dtype", "star_reads_here", "star_reads_from_colors", "other_layout",
-           "triangle_positions", "bicolor_sides", "RULES", "star_flat_index", "gather",
-           "gather_2d", "vertex_color_slots", "peeling_order", "substitute", "read_sides",
+           "triangle_positions", "bicolor_sides", "RULES", "star_flat_index",
+           "vertex_color_slots", "peeling_order", "substitute", "read_sides",
            "gather_bicolor", "substitute_bicolor"]
 
 FORMATS = ("csr", "csc", "coo")
@@ -508,20 +508,6 @@ def star_flat_index(indptr, indices, edge_of_pos, color, star_of_edge, hub, ncol
             else:
                 flat[p] = j * ncolors + color[i]
     return flat
-
-
-@njit(cache=True)
-def gather(flat, index, out):
-    """``out[p] = flat[index[p]]`` (with a cast to ``out``'s dtype)."""
-    for p in range(index.size):
-        out[p] = flat[index[p]]
-
-
-@njit(cache=True)
-def gather_2d(B, flat, ncolors, out):
-    """``out[p] = B[flat[p] // ncolors, flat[p] % ncolors]`` for ``B`` of any layout."""
-    for p in range(flat.size):
-        out[p] = B[flat[p] // ncolors, flat[p] % ncolors]
 
 
 @njit(cache=True)

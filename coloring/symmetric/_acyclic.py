@@ -34,7 +34,6 @@ from coloring._decompression import (
 from coloring._errors import ColoringError
 from coloring._jit import njit
 from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
-from coloring.symmetric._star import _check_b
 
 
 @njit(cache=True)
@@ -250,3 +249,16 @@ class AcyclicPlan:
                     self._out_a, self._out_b, self._diag_pos, self._diag_row,
                     self._diag_col, acc, out_data)
         return out_data
+
+
+def _check_b(B, n, ncolors, out_data, nnz) -> None:
+    """Raise a clear error for a compressed matrix or output of the wrong shape."""
+    if not isinstance(B, np.ndarray) or B.shape != (n, ncolors):
+        shape = getattr(B, "shape", None)
+        raise ColoringError(
+            f"B must be a numpy array of shape (n, ncolors) = ({n}, {ncolors}), got {shape}; "
+            f"pass A @ S (or the transpose of the batch-first product S.T @ A)")
+    if not isinstance(out_data, np.ndarray) or out_data.shape != (nnz,):
+        raise ColoringError(
+            f"out_data must be a numpy array of shape ({nnz},), got "
+            f"{getattr(out_data, 'shape', None)}")
