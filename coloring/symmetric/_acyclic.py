@@ -156,8 +156,6 @@ class AcyclicPlan:
         Number of colors (columns of the seed matrix).
     problem : str
         ``"acyclic"``.
-    flat_index : None
-        Acyclic decompression is not a gather.
 
     The substitution order is built on first use (decompression or post-processing), so
     coloring alone does not pay for it; ``validate=True`` builds it at once.
@@ -170,7 +168,6 @@ class AcyclicPlan:
     """
 
     problem = "acyclic"
-    flat_index = None
 
     def __init__(self, graph: SymmetricGraph, colors: np.ndarray, *,
                  validate: bool = False) -> None:

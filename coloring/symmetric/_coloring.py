@@ -111,10 +111,9 @@ def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
     Returns
     -------
     StarPlan or AcyclicPlan
-        ``.colors`` (int64, ``0..ncolors-1``), ``.ncolors``, ``.problem``,
-        ``.flat_index`` (star: ``(nnz,)`` positions in a C-ordered ``(n, ncolors)`` B;
-        acyclic: None) and ``.read_positions()``; an acyclic plan also
-        ``.decompress_into(B, out_data)``.
+        ``.colors`` (int64, ``0..ncolors-1``), ``.ncolors``, ``.problem`` and
+        ``.read_positions()`` (the row and color of ``B = A @ S`` each value is read
+        from); an acyclic plan also ``.decompress_into(B, out_data)``.
 
     Raises
     ------

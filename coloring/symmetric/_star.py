@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coloring._decompression import star_flat_index
+from coloring._decompression import star_read_positions, star_reads_here
 from coloring._jit import njit
 from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
 
@@ -206,9 +206,6 @@ class StarPlan:
         ``(ncolors,)`` bool: colors read by decompression (hub colors and the colors of
         vertices with a stored diagonal entry). The others are dropped by
         :func:`coloring.symmetric._postprocess.drop_neutral_colors`.
-    flat_index : numpy.ndarray
-        ``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered, shape
-        ``(n, ncolors)``) of each stored entry; computed on first access.
     """
 
     problem = "star"
@@ -222,30 +219,22 @@ class StarPlan:
         self.needed_colors = _orient_trivial_stars(
             graph.indptr, graph.indices, graph.edge_of_pos, colors, star_of_edge, hub,
             self.ncolors)
-        self._flat_index = None  # built on first use
 
     postprocessed = False
 
-    @property
-    def flat_index(self) -> np.ndarray:
-        """``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered ``(n, ncolors)``)."""
-        if self._flat_index is None:
-            g = self.graph
-            self._flat_index = star_flat_index(g.indptr, g.indices, g.edge_of_pos,
-                                                self.colors, self.star_of_edge, self.hub,
-                                                self.ncolors)
-        return self._flat_index
-
     def read_positions(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row and color of ``B`` read for each stored entry (``(nnz,)`` each)."""
-        k = max(self.ncolors, 1)
-        return self.flat_index // k, self.flat_index % k
+        """Row and color of ``B = A @ S`` read for each stored entry (``(nnz,)`` each),
+        by the rule of :mod:`coloring._decompression`."""
+        g = self.graph
+        here = star_reads_here(g.indptr, g.indices, g.edge_of_pos, self.star_of_edge,
+                               self.hub)
+        return star_read_positions(g.indptr, g.indices, here, self.colors)
 
     def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
-        """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
-        index (used by :func:`coloring.symmetric._postprocess.drop_neutral_colors`)."""
-        rows, cols = self.read_positions()
+        """Adopt a reduced seed assignment (used by
+        :func:`coloring.symmetric._postprocess.drop_neutral_colors`). The hubs and the
+        vertices with a diagonal entry keep their (renumbered) colors, so the reads
+        follow from the new colors."""
         self.colors = colors
         self.ncolors = int(ncolors)
         self.needed_colors = np.ones(self.ncolors, dtype=bool)
-        self._flat_index = rows * self.ncolors + colmap[cols]
