@@ -234,7 +234,7 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
         else:
             P = _symmetrize(as_pattern(sparsity, (n, n), "Hessian"))
         with report.stage("color", f"nnz={P.nnz}"):
-            result = choose_hessian_coloring(P, coloring)
+            result, P = choose_hessian_coloring(P, coloring)
         dtype = np.result_type(x.dtype, np.float32)
         with report.stage("plan", f"{result.ncolors} colors"):
             plan = build_plan(P, result, fmt=format, uplo=uplo, dtype=dtype,
@@ -250,7 +250,7 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
         recolor = None if is_coloring_result(coloring) else coloring
 
         def build(P_new: sp.csr_array):
-            res = choose_hessian_coloring(P_new, recolor)
+            res, P_new = choose_hessian_coloring(P_new, recolor)
             return res, build_plan(P_new, res, fmt=format, uplo=uplo, dtype=dtype,
                                    chunk_size=chunk_size)
 

@@ -14,7 +14,6 @@ from ._choose_coloring import (
     choose_jacobian_coloring,
     is_coloring_result,
     jacobian_product_kinds,
-    shared_pattern,
 )
 from ._errors import SparseADError
 from ._inplace import inplace_to_outofplace, missing_out_argument
@@ -272,8 +271,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         P = as_pattern(sparsity, (m, n), "Jacobian")
         del sparsity  # the detected pattern: P is its canonical copy
         with report.stage("color", f"nnz={P.nnz}"):
-            result = choose_jacobian_coloring(P, coloring, be, mode)
-            P = shared_pattern(P, result)
+            result, P = choose_jacobian_coloring(P, coloring, be, mode)
         dtype = np.result_type(x.dtype, np.float32)
         with report.stage("plan", f"{result.ncolors} colors"):
             plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
@@ -293,7 +291,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
             return as_pattern(found, (m, n), "Jacobian")
 
         def build(P_new: sp.csr_array):
-            res = choose_jacobian_coloring(P_new, recolor, be, mode)
+            res, P_new = choose_jacobian_coloring(P_new, recolor, be, mode)
             return res, build_plan(P_new, res, fmt=format, dtype=dtype, chunk_size=chunk_size)
 
         J._local = LocalPatterns(detect, build, x, args)
