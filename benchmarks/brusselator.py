@@ -272,7 +272,7 @@ def color_pattern(P: sp.csr_array, backend: str = "fd") -> dict[str, Any]:
                 best = res
         result = best
     else:
-        result = choose_jacobian_coloring(P, None, get_backend(backend), "auto")
+        result = choose_jacobian_coloring(P, None, get_backend(backend), "auto").coloring
     return {"coloring": result, "time": time.perf_counter() - t0,
             "ncolors": int(result.ncolors), "problem": str(result.problem)}
 

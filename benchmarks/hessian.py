@@ -245,7 +245,7 @@ def color_symmetric(H: sp.csr_array, problem: str) -> dict[str, Any]:
         orders = tuple(getattr(coloring, "BEST_ORDERS", ("largest_first", "smallest_last")))
         result = coloring.color(H, problem, orders)
     else:
-        result = choose_hessian_coloring(H, problem)
+        result = choose_hessian_coloring(H, problem).coloring
     return {"coloring": result, "time": time.perf_counter() - t0,
             "ncolors": int(result.ncolors)}
 

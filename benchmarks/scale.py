@@ -281,7 +281,7 @@ def coloring_tradeoff(N: int) -> list[dict[str, Any]]:
                         ("effort 4", {"effort": 4.0}),
                         ("effort 16", {"effort": 16.0})):
         t0, c0 = time.perf_counter(), time.process_time()
-        result = choose_jacobian_coloring(P, opts, get_backend("fd"), "auto")
+        result = choose_jacobian_coloring(P, opts, get_backend("fd"), "auto").coloring
         rows.append({"budget": label, "colors": int(result.ncolors),
                      "time": time.process_time() - c0, "wall": time.perf_counter() - t0,
                      "order": str(result.order)})

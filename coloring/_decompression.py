@@ -15,6 +15,10 @@ star, here   ``colors[j] * n + i``           ``j`` (``j`` is the hub, or ``i == 
 star, there  ``colors[i] * n + j``           ``i`` (read at the mirror ``(j, i)``)
 ============ =============================== ===================================
 
+The table is written once, as :func:`_mirrored` (which side) and :func:`_flat` (where),
+and which entries a triangle keeps as :func:`_kept`: the Numba kernels inline them and
+their numpy twin calls them on whole arrays.
+
 (Gebremedhin, Manne and Pothen, "What color is your Jacobian?", SIAM Review 47(4), 2005,
 sections 3-4 for direct recovery; star recovery as in Gebremedhin, Tarafdar, Manne and
 Pothen, SIAM J. Sci. Comput. 29(3), 2007, section 4.) Acyclic colorings recover the
@@ -47,8 +51,8 @@ from ._small import is_small
 
 __all__ = ["FORMATS", "UPLOS", "DecompressionIndex", "SubstitutionOrder", "direct_index",
            "index_dtype", "star_reads_here", "star_reads_from_colors", "other_layout",
-           "triangle_positions", "bicolor_sides", "RULES", "star_flat_index", "gather",
-           "gather_2d", "vertex_color_slots", "peeling_order", "substitute", "read_sides",
+           "triangle_positions", "bicolor_sides", "RULES", "star_read_positions",
+           "vertex_color_slots", "peeling_order", "substitute", "read_sides",
            "gather_bicolor", "substitute_bicolor"]
 
 FORMATS = ("csr", "csc", "coo")
@@ -56,6 +60,7 @@ UPLOS = ("F", "L", "U")
 
 #: How each problem reads an entry (see the module docstring); -1: no flat index.
 RULES = {"column": 0, "row": 1, "star": 2, "acyclic": -1, "structure": -1}
+_STAR = RULES["star"]
 _FORMAT_CODES = {"csr": 0, "csc": 1, "coo": 2}
 _UPLO_CODES = {"F": 0, "L": 1, "U": 2}
 
@@ -153,20 +158,46 @@ def check_format(format: str, uplo: str) -> None:
 # ------------------------------------------------------------------ direct index kernels
 
 
+# The two rules below are each written once: the Numba kernels inline them per entry, and
+# the numpy twin calls the same Python functions (``.py_func``) on whole arrays.
+
+
+@njit(cache=True, inline="always")
+def _kept(i, j, uplo):
+    """Whether entry ``(i, j)`` is in the triangle ``uplo`` (0 all, 1 lower, 2 upper);
+    scalars or arrays (then True for ``uplo`` 0)."""
+    return uplo == 0 or (i >= j if uplo == 1 else i <= j)
+
+
+@njit(cache=True, inline="always")
+def _mirrored(rule, here, p):
+    """Whether the entry ``(i, j)`` at CSR position ``p`` was moved by seed ``i`` and is
+    read in product row ``j`` (a row coloring; a star entry read at its mirror), rather
+    than moved by seed ``j`` and read in row ``i``: the side of the table of the module
+    docstring. A scalar, or an array for an array of positions ``p``."""
+    return rule == 1 or (rule == 2 and ~here[p])
+
+
+@njit(cache=True, inline="always")
+def _flat(colors, seed, row, width):
+    """Position in the flattened batch-first products (``width`` columns) of row ``row``
+    of the product of seed ``seed``'s color; scalars or arrays."""
+    return colors[seed] * width + row
+
+
 @njit(cache=True)
 def _count_kept(indptr, indices, uplo):
     """Stored entries of the lower (``uplo`` 1) or upper (2) triangle."""
     count = 0
     for i in range(indptr.size - 1):
         for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if (uplo == 1 and i >= j) or (uplo == 2 and i <= j):
+            if _kept(i, indices[p], uplo):
                 count += 1
     return count
 
 
 @njit(cache=True)
-def _row_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_ptr,
+def _row_major_kernel(indptr, indices, width, colors, rule, here, uplo, fmt, out_ptr,
                       out_ind, out_rows, flat, entry):
     """csr (``fmt`` 0) or coo (2) output: the kept entries in CSR order."""
     q = 0
@@ -175,27 +206,26 @@ def _row_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_
     for i in range(indptr.size - 1):
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
-            if (uplo == 1 and i < j) or (uplo == 2 and i > j):
+            if not _kept(i, j, uplo):
                 continue
             out_ind[q] = j
             if fmt == 2:
                 out_rows[q] = i
-            if rule == 0:
-                flat[q] = colors[j] * m + i
-                entry[q] = j
-            elif rule == 1 or (rule == 2 and not here[p]):
-                flat[q] = colors[i] * n + j
-                entry[q] = i
-            elif rule == 2:
-                flat[q] = colors[j] * n + i
-                entry[q] = j
+            if rule >= 0:  # (no helper returning both: a tuple makes the loop slower)
+                seed = j
+                row = i
+                if _mirrored(rule, here, p):
+                    seed = i
+                    row = j
+                flat[q] = _flat(colors, seed, row, width)
+                entry[q] = seed
             q += 1
         if fmt == 0:
             out_ptr[i + 1] = q
 
 
 @njit(cache=True)
-def _column_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, out_ptr,
+def _column_major_kernel(indptr, indices, width, colors, rule, here, uplo, out_ptr,
                          out_ind, src, flat, entry):
     """csc output. Positions come from a cursor per column: rows arrive in increasing
     order, so each column's rows end up sorted, with no sort."""
@@ -203,7 +233,7 @@ def _column_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, out_pt
     for i in range(indptr.size - 1):
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
-            if not ((uplo == 1 and i < j) or (uplo == 2 and i > j)):
+            if _kept(i, j, uplo):
                 out_ptr[j + 1] += 1
     for c in range(out_ptr.size - 1):
         out_ptr[c + 1] += out_ptr[c]
@@ -212,62 +242,55 @@ def _column_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, out_pt
     for i in range(indptr.size - 1):
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
-            if (uplo == 1 and i < j) or (uplo == 2 and i > j):
+            if not _kept(i, j, uplo):
                 continue
             o = cursor[j]
             cursor[j] = o + 1
             out_ind[o] = i
             if src.size:
                 src[o] = q
-            if rule == 0:
-                flat[o] = colors[j] * m + i
-                entry[o] = j
-            elif rule == 1 or (rule == 2 and not here[p]):
-                flat[o] = colors[i] * n + j
-                entry[o] = i
-            elif rule == 2:
-                flat[o] = colors[j] * n + i
-                entry[o] = j
+            if rule >= 0:
+                seed = j
+                row = i
+                if _mirrored(rule, here, p):
+                    seed = i
+                    row = j
+                flat[o] = _flat(colors, seed, row, width)
+                entry[o] = seed
             q += 1
 
 
-def _direct_index_kernel(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_ptr,
+def _direct_index_kernel(indptr, indices, width, colors, rule, here, uplo, fmt, out_ptr,
                          out_ind, out_rows, src, flat, entry):
     """One pass over the CSR entries of the kept triangle: the output structure
     (``out_ptr``/``out_ind``, and ``out_rows`` for coo), the CSR position ``src`` of each
     output value (csc, when ``src`` is not empty) and, for ``rule >= 0``, ``flat`` and
-    ``entry`` (see the module docstring), all written at the output position. ``entry``
-    may be the same array as ``out_ind`` or ``out_rows`` where the values coincide.
-    One Numba kernel per memory order, so that a csr plan compiles only its own."""
+    ``entry`` (:func:`_mirrored`, :func:`_flat`; ``width``: of the batch-first products),
+    all written at the output position. ``entry`` may be the same array as ``out_ind`` or
+    ``out_rows`` where the values coincide. One Numba kernel per memory order, so that a
+    csr plan compiles only its own."""
     if fmt == 1:
-        _column_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, out_ptr,
+        _column_major_kernel(indptr, indices, width, colors, rule, here, uplo, out_ptr,
                              out_ind, src, flat, entry)
     else:
-        _row_major_kernel(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_ptr,
+        _row_major_kernel(indptr, indices, width, colors, rule, here, uplo, fmt, out_ptr,
                           out_ind, out_rows, flat, entry)
 
 
-def _direct_index_numpy(indptr, indices, m, n, colors, rule, here, uplo, fmt, out_ptr,
+def _direct_index_numpy(indptr, indices, width, colors, rule, here, uplo, fmt, out_ptr,
                         out_ind, out_rows, src, flat, entry):
-    """numpy twin of :func:`_direct_index_kernel` (same outputs)."""
+    """numpy twin of :func:`_direct_index_kernel` (same outputs, same rules)."""
     nrow = indptr.size - 1
     rows = np.repeat(np.arange(nrow, dtype=np.int64), np.diff(indptr))
     cols = np.asarray(indices, dtype=np.int64)
-    sel = None
+    positions = slice(None)
     if uplo:
-        sel = np.flatnonzero(rows >= cols if uplo == 1 else rows <= cols)
-        rows, cols = rows[sel], cols[sel]
+        positions = np.flatnonzero(_kept.py_func(rows, cols, uplo))
+        rows, cols = rows[positions], cols[positions]
     f = e = None
     if rule >= 0:
-        colors = np.asarray(colors, dtype=np.int64)
-        if rule == 0:
-            f, e = colors[cols] * m + rows, cols
-        elif rule == 1:
-            f, e = colors[rows] * n + cols, rows
-        else:
-            h = here if sel is None else here[sel]
-            f = np.where(h, colors[cols] * n + rows, colors[rows] * n + cols)
-            e = np.where(h, cols, rows)
+        e = np.where(_mirrored.py_func(rule, here, positions), rows, cols)  # the seeds
+        f = _flat.py_func(colors, e, rows + cols - e, width)
     if fmt == 1:
         order = np.lexsort((rows, cols))  # column-major, rows sorted within a column
         out_ptr[0] = 0
@@ -354,7 +377,7 @@ def direct_index(indptr: np.ndarray, indices: np.ndarray, shape: tuple[int, int]
     h = here if here is not None else np.zeros(0, np.bool_)
     run = _direct_index_numpy if small else _direct_index_kernel
     empty = np.empty(0, idt)
-    run(indptr, indices, m, n, col, rule, h, up, fmt, out_ptr, out_ind, out_rows, src,
+    run(indptr, indices, pw, col, rule, h, up, fmt, out_ptr, out_ind, out_rows, src,
         empty if flat is None else flat, empty if entry is None else entry)
     return DecompressionIndex(
         format, uplo, (m, n),
@@ -384,7 +407,7 @@ def pattern_arrays(pattern: Any, colored: Any) -> tuple[np.ndarray, np.ndarray, 
 
 def _triangle_mask(indptr, indices, up):
     rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
-    return rows >= indices if up == 1 else rows <= indices
+    return _kept.py_func(rows, indices, up)
 
 
 def triangle_positions(indptr: np.ndarray, indices: np.ndarray, uplo: str) -> np.ndarray:
@@ -464,6 +487,25 @@ def star_reads_from_colors(indptr: np.ndarray, indices: np.ndarray,
     return alone
 
 
+@njit(cache=True)
+def star_read_positions(indptr, indices, here, colors):
+    """Row and color of ``B = A @ S`` (``(n, ncolors)``) that a star coloring reads each
+    stored entry from, in CSR order (:func:`_mirrored`; ``here`` from
+    :func:`star_reads_here`)."""
+    n = indptr.size - 1
+    row = np.empty(indices.size, np.int64)
+    color = np.empty(indices.size, np.int64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            seed = indices[p]
+            row[p] = i
+            if _mirrored(_STAR, here, p):
+                seed = i
+                row[p] = indices[p]
+            color[p] = colors[seed]
+    return row, color
+
+
 # ------------------------------------------------------------------------------ bicolor
 
 
@@ -490,38 +532,6 @@ def bicolor_sides(from_row: np.ndarray, bi: np.ndarray, bj: np.ndarray,
 
 
 # ---------------------------------------------------- kernels moved from the plan types
-
-
-@njit(cache=True)
-def star_flat_index(indptr, indices, edge_of_pos, color, star_of_edge, hub, ncolors):
-    """Position in C-ordered ``B`` (n, ncolors) of each stored entry: ``A[leaf, hub]``
-    sits alone in ``B[leaf, color[hub]]``, ``A[i, i]`` in ``B[i, color[i]]``."""
-    n = indptr.size - 1
-    flat = np.empty(indices.size, np.int64)
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            if j == i:
-                flat[p] = i * ncolors + color[i]
-            elif hub[star_of_edge[edge_of_pos[p]]] == j:
-                flat[p] = i * ncolors + color[j]
-            else:
-                flat[p] = j * ncolors + color[i]
-    return flat
-
-
-@njit(cache=True)
-def gather(flat, index, out):
-    """``out[p] = flat[index[p]]`` (with a cast to ``out``'s dtype)."""
-    for p in range(index.size):
-        out[p] = flat[index[p]]
-
-
-@njit(cache=True)
-def gather_2d(B, flat, ncolors, out):
-    """``out[p] = B[flat[p] // ncolors, flat[p] % ncolors]`` for ``B`` of any layout."""
-    for p in range(flat.size):
-        out[p] = B[flat[p] // ncolors, flat[p] % ncolors]
 
 
 @njit(cache=True)

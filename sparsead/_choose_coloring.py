@@ -5,15 +5,17 @@ Everything between a pattern and the coloring a prepared derivative uses lives h
 row: VJPs, bidirectional: both, auto: the fewest products the backend can compute), the
 orders tried, where the improvement pass runs and its budget, the lower bounds that skip
 a side, and the validation of a coloring the user gives. Preparation calls
-:func:`jacobian_product_kinds` (which products to prepare) before it compiles, then
-:func:`choose_jacobian_coloring` or :func:`choose_hessian_coloring` once per pattern;
-nothing here calls back into its callers. The coloring itself is :func:`coloring.color`.
+:func:`jacobian_product_kinds` (which products to prepare) before it compiles, then,
+once the pattern is known, :func:`choose_jacobian_coloring` or
+:func:`choose_hessian_coloring`, which return the coloring and the pattern to keep
+(:class:`ColoringChoice`); nothing here calls back into its callers. The coloring itself
+is :func:`coloring.color`.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,6 +46,15 @@ JACOBIAN_DEFAULT_ORDERS: tuple[str, ...] = ("largest_first",)
 #: cheapest, ``coloring={"effort": 4.0}`` searches longer on large patterns.
 DEFAULT_COLORING_OPTIONS: dict[str, Any] = {"order": DEFAULT_ORDERS, "improve": 20,
                                             "effort": 1.0, "seed": 1}
+
+class ColoringChoice(NamedTuple):
+    """What preparation needs from the choice: the coloring, and the pattern to keep
+    (the coloring's own read-only copy when it equals the given one, so that a prepared
+    object holds one copy, not two)."""
+
+    coloring: Any
+    pattern: sp.csr_array
+
 
 #: Modes of a Jacobian.
 MODES = ("auto", "column", "row", "bidirectional")
@@ -154,15 +165,23 @@ def _bidirectional_side(backend: Backend, warn: bool = True) -> str | None:
     if warn:
         warnings.warn(f"backend {backend.name!r} has no {what}, so mode='bidirectional' is not "
                       f"available; using mode={side!r} ({side} coloring) instead",
-                      UserWarning, stacklevel=4)
+                      UserWarning, stacklevel=5)
     return side
 
 
 def choose_jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, mode: str,
-                             *, bidirectional: bool = True):
+                             *, bidirectional: bool = True) -> ColoringChoice:
     """Column (JVP), row (VJP) or bidirectional coloring: the fewest products.
 
-    Returns the coloring result (a ``coloring.BicoloringResult`` for bidirectional); on a
+    Returns the coloring result (a ``coloring.BicoloringResult`` for bidirectional) and
+    the pattern to keep (:class:`ColoringChoice`); see :func:`_jacobian_coloring`."""
+    result = _jacobian_coloring(P, coloring, backend, mode, bidirectional=bidirectional)
+    return ColoringChoice(result, shared_pattern(P, result))
+
+
+def _jacobian_coloring(P: sp.csr_array, coloring: Any, backend: Backend, mode: str,
+                       *, bidirectional: bool = True):
+    """The coloring of :func:`choose_jacobian_coloring`. On a
     tie the column coloring wins (forward mode has no tape to store), and a one-sided
     coloring wins over a bicoloring. A VJP counts as one product. ``mode`` forces one
     kind; ``"bidirectional"`` on a backend without VJPs (``"fd"``) warns and uses column
@@ -305,12 +324,18 @@ def _lower_bound(P: sp.csr_array, side: str) -> int:
     return int(np.bincount(P.indices, minlength=P.shape[1]).max())
 
 
-def choose_hessian_coloring(P: sp.csr_array, coloring: Any):
-    """A star (default) or acyclic coloring of the symmetric pattern ``P``.
+def choose_hessian_coloring(P: sp.csr_array, coloring: Any) -> ColoringChoice:
+    """A star (default) or acyclic coloring of the symmetric pattern ``P``, and the
+    pattern to keep (:class:`ColoringChoice`).
 
     ``coloring`` is a ColoringResult, ``"star"``/``"acyclic"``, an order name or tuple, or
     a dict of :func:`coloring.color` options (``{"problem": "acyclic", "order": ...}``).
     """
+    result = _hessian_coloring(P, coloring)
+    return ColoringChoice(result, shared_pattern(P, result))
+
+
+def _hessian_coloring(P: sp.csr_array, coloring: Any):
     if is_coloring_result(coloring):
         check_given_coloring(coloring, P, _SYMMETRIC)
         return coloring

@@ -75,8 +75,8 @@ class Chunk:
     stop: int
     _seeds: np.ndarray | None      # seeds[start:stop] as its own C-contiguous array
     positions: np.ndarray | None   # output positions filled by this chunk (None: all)
-    flat_index: np.ndarray         # into the chunk's (stop-start, width) products
-    entry_input: np.ndarray
+    flat_index: np.ndarray | None  # into the chunk's (stop-start, width) products
+    entry_input: np.ndarray | None  # (both None: substitution, the whole products)
     colors: np.ndarray | None = None  # color of every seed column (lazy seeds)
     width: int = 0
     dtype: Any = None
@@ -149,6 +149,13 @@ class Plan:
     @property
     def nnz(self) -> int:
         return self._nnz
+
+    @property
+    def substitution(self) -> bool:
+        """Whether the values are recovered by substitution from all the products
+        (acyclic colorings, bicolorings by substitution): its chunks only split the
+        seeds and have no gather index."""
+        return any(c.flat_index is None for c in self.chunks)
 
     def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, cols)`` of the stored values in output order (read-only).
@@ -233,25 +240,31 @@ def _frozen(a: np.ndarray | None) -> np.ndarray | None:
     return a
 
 
+def _check_chunk_size(chunk_size: Any) -> None:
+    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
+                                   or chunk_size < 1):
+        raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+
+
 def _chunks(seeds, flat_index, entry_input, ncolors, pw, chunk_size, colors=None,
             width=0, dtype=None):
     """Split the seeds; each chunk keeps its own seed array so that a backend caching
     compiled products by seed identity (JAX) sees the same object on every call.
-    With ``seeds`` None the chunks build their seeds from ``colors`` when first asked."""
-    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
-                                   or chunk_size < 1):
-        raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    With ``seeds`` None the chunks build their seeds from ``colors`` when first asked.
+    Without ``flat_index`` (substitution) the chunks only split the seeds."""
     lazy = {"colors": colors, "width": width, "dtype": dtype}
-    if flat_index is None or chunk_size is None or chunk_size >= ncolors or ncolors == 0:
+    if chunk_size is None or chunk_size >= ncolors or ncolors == 0:
         return [Chunk(0, ncolors, seeds, None, flat_index, entry_input, **lazy)]
-    color_of = flat_index // pw
+    color_of = None if flat_index is None else flat_index // pw
     out = []
     for start in range(0, ncolors, chunk_size):
         stop = min(start + chunk_size, ncolors)
+        own_seeds = None if seeds is None else _frozen(np.array(seeds[start:stop]))
+        if color_of is None:
+            out.append(Chunk(start, stop, own_seeds, None, None, None, **lazy))
+            continue
         pos = np.flatnonzero((color_of >= start) & (color_of < stop))
-        out.append(Chunk(start, stop,
-                         None if seeds is None else _frozen(np.array(seeds[start:stop])),
-                         _frozen(pos),
+        out.append(Chunk(start, stop, own_seeds, _frozen(pos),
                          _frozen(np.ascontiguousarray(flat_index[pos] - start * pw)),
                          _frozen(np.ascontiguousarray(entry_input[pos])), **lazy))
     return out
@@ -264,29 +277,27 @@ def _bidirectional_plan(pattern: Any, result: Any, fmt: str, dtype: Any,
     The coloring package gives, per side, the output positions it recovers and the gather
     index into that side's batch-first products
     (:meth:`coloring.BicoloringResult.decompression_index`); here they are split into
-    chunks. A bicoloring by substitution has no gather index: no chunks, the Jacobian
-    decompresses through ``result.decompress`` instead.
+    chunks. A bicoloring by substitution has no gather index: its chunks only split the
+    seeds, and the Jacobian decompresses through ``result.decompress``.
     """
     m, n = result.shape
     V, W = result.seed_matrices(dtype=dtype)
     index = _index_of(result, pattern, fmt, "F")
     if index.nnz == 0:
         V, W = V[:0], W[:0]
+    sides = index.sides or (("jvp", None, None, None), ("vjp", None, None, None))
     chunks: list[Chunk] = []
-    if index.sides is not None and index.nnz:
-        for kind, S, (_, pos, flat, entry), pw in (("jvp", V, index.sides[0], m),
-                                                   ("vjp", W, index.sides[1], n)):
-            if S.shape[0] == 0:
-                continue
-            _frozen(S)
-            for c in _chunks(S, flat, entry, S.shape[0], pw, chunk_size):
+    for kind, S, (_, pos, flat, entry), pw in (("jvp", V, sides[0], m),
+                                               ("vjp", W, sides[1], n)):
+        if S.shape[0] == 0:
+            continue
+        _frozen(S)
+        for c in _chunks(S, flat, entry, S.shape[0], pw, chunk_size):
+            if pos is not None:
                 c.positions = _frozen(pos if c.positions is None
                                       else np.ascontiguousarray(pos[c.positions]))
-                c.kind = kind
-                chunks.append(c)
-    elif chunk_size is not None and (not isinstance(chunk_size, (int, np.integer))
-                                     or chunk_size < 1):
-        raise SparseADError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+            c.kind = kind
+            chunks.append(c)
     plan = Plan("bidirectional", (m, n), n, _frozen(V), fmt, index.rows, index.cols,
                 index.indices, index.indptr, None, None, index.csr_position,
                 row_seeds=_frozen(W))
@@ -310,6 +321,7 @@ def build_plan(pattern: sp.csr_array, result: Any, *, fmt: str, uplo: str = "F",
     needs one) and no coordinate arrays for csr and csc."""
     if fmt not in FORMATS:
         raise SparseADError(f"unknown format {fmt!r}; use one of {FORMATS}")
+    _check_chunk_size(chunk_size)
     if hasattr(result, "row_colors"):  # a bicoloring: JVPs and VJPs
         return _bidirectional_plan(pattern, result, fmt, dtype, chunk_size)
     if uplo not in UPLOS:

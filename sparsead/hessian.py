@@ -18,7 +18,6 @@ from ._plan import Plan, build_plan
 from ._points import as_point, check_point
 from ._prepared import PreparedMatrix, store_chunk_values
 from ._progress import StageProgress, report_first_evaluation
-from .backends import ProductRequest
 
 __all__ = ["SparseHessian", "prepare_hessian", "hessian", "value_gradient_and_hessian"]
 
@@ -73,7 +72,7 @@ class SparseHessian(PreparedMatrix):
 
     @property
     def _fast_kind(self) -> str | None:  # type: ignore[override]
-        return "hvp" if self._plan.flat_index is not None else None
+        return None if self._plan.substitution else "hvp"
 
     def _fill(self, x, data, args, need_value=True, adopt=False):
         # need_value is for Jacobians; the Hessian products carry no value to skip.
@@ -82,19 +81,18 @@ class SparseHessian(PreparedMatrix):
         plan, be = self._plan, self.backend
         if plan.ncolors == 0:
             return (ctx, x), data
-        if plan.flat_index is not None:
+        if not plan.substitution:
             for i, chunk in enumerate(plan.chunks):
                 direct = chunk.positions is None
                 _, vals = be.products(ctx, x, self._request(i, "hvp", False),
                                       out=data if direct else None)
                 data = store_chunk_values(data, chunk, vals, be.name, adopt)
             return (ctx, x), data
-        # acyclic: all products first, then substitution along the two-colored trees
-        step = self._binding.chunk_size or plan.ncolors
+        # acyclic: all products first (one request per chunk, built once, its seeds as
+        # the inputs of each color), then substitution along the two-colored trees
         HV = np.empty((plan.ncolors, plan.width), dtype=data.dtype)
-        for start in range(0, plan.ncolors, step):
-            request = ProductRequest("hvp", plan.seeds[start:start + step], want_value=False)
-            HV[start:start + step] = be.products(ctx, x, request)[1]
+        for i, chunk in enumerate(plan.chunks):
+            HV[chunk.start:chunk.stop] = be.products(ctx, x, self._request(i, "hvp", False))[1]
         if plan.csr_order is None and plan.format == "csr":
             buf = self._csr_matrix_for(data)
             self.coloring.decompress(HV.T, out=buf, uplo=self.uplo)
@@ -128,10 +126,6 @@ class SparseHessian(PreparedMatrix):
         g = np.asarray(g).reshape(self._x_shape)
         H = out if out is not None else self._plan.new_matrix(data)
         return val, g, H
-
-
-class _HessianBinding(ArgsBinding):
-    chunk_size: int | None = None
 
 
 def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (),
@@ -234,15 +228,14 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
         else:
             P = _symmetrize(as_pattern(sparsity, (n, n), "Hessian"))
         with report.stage("color", f"nnz={P.nnz}"):
-            result = choose_hessian_coloring(P, coloring)
+            result, P = choose_hessian_coloring(P, coloring)
         dtype = np.result_type(x.dtype, np.float32)
         with report.stage("plan", f"{result.ncolors} colors"):
             plan = build_plan(P, result, fmt=format, uplo=uplo, dtype=dtype,
                               chunk_size=chunk_size)
     finally:
         report.close()
-    binding = _HessianBinding(be, ctx, f, x, args, kinds)
-    binding.chunk_size = chunk_size
+    binding = ArgsBinding(be, ctx, f, x, args, kinds)
     H = SparseHessian(backend=be, binding=binding, x=x, pattern=P, coloring=result,
                       plan=plan, uplo=uplo)
     report_first_evaluation(H, report.what, progress)
@@ -250,7 +243,7 @@ def prepare_hessian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = (
         recolor = None if is_coloring_result(coloring) else coloring
 
         def build(P_new: sp.csr_array):
-            res = choose_hessian_coloring(P_new, recolor)
+            res, P_new = choose_hessian_coloring(P_new, recolor)
             return res, build_plan(P_new, res, fmt=format, uplo=uplo, dtype=dtype,
                                    chunk_size=chunk_size)
 

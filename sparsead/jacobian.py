@@ -14,7 +14,6 @@ from ._choose_coloring import (
     choose_jacobian_coloring,
     is_coloring_result,
     jacobian_product_kinds,
-    shared_pattern,
 )
 from ._errors import SparseADError
 from ._inplace import inplace_to_outofplace, missing_out_argument
@@ -25,7 +24,6 @@ from ._plan import Plan, build_plan
 from ._points import as_point, check_point
 from ._prepared import PreparedMatrix, store_chunk_values
 from ._progress import StageProgress, report_first_evaluation
-from .backends import ProductRequest
 
 __all__ = ["SparseJacobian", "prepare_jacobian", "jacobian"]
 
@@ -52,12 +50,11 @@ class SparseJacobian(PreparedMatrix):
     """
 
     def __init__(self, *, f, backend, binding, x, pattern, coloring, plan: Plan,
-                 out_shape, chunk_size):
+                 out_shape):
         super().__init__(backend=backend, binding=binding, x=x, pattern=pattern,
                          coloring=coloring, plan=plan)
         self.f = f
         self.output_shape = out_shape
-        self.chunk_size = chunk_size
 
     @property
     def _fast_kind(self) -> str | None:  # type: ignore[override]
@@ -90,8 +87,8 @@ class SparseJacobian(PreparedMatrix):
         be = self.backend
         if plan.ncolors == 0:  # no structural nonzeros: no products at all
             y = np.asarray(be.value(ctx, x)).reshape(-1) if need_value else None
-        elif plan.problem == "bidirectional" and not plan.chunks:
-            y, data = self._fill_substitution(ctx, x, data)
+        elif plan.substitution:
+            y, data = self._fill_substitution(ctx, x, data, need_value)
         else:
             y = None
             for i, chunk in enumerate(plan.chunks):
@@ -108,21 +105,21 @@ class SparseJacobian(PreparedMatrix):
                                 f"preparation; prepare again for the new output")
         return y, data
 
-    def _fill_substitution(self, ctx: Any, x: np.ndarray, data: np.ndarray
-                           ) -> tuple[np.ndarray, np.ndarray]:
-        """Bicoloring by substitution: all JVPs and VJPs, then ``coloring``'s decompress."""
+    def _fill_substitution(self, ctx: Any, x: np.ndarray, data: np.ndarray,
+                           need_value: bool) -> tuple[np.ndarray | None, np.ndarray]:
+        """Bicoloring by substitution: all JVPs and VJPs (the plan's chunks, one request
+        each, built once), then ``coloring``'s decompress."""
         plan, be = self._plan, self.backend
-        V, W = plan.seeds, plan.row_seeds
-        step = self.chunk_size or max(V.shape[0], W.shape[0], 1)
         y = None
-        B_col = np.empty((V.shape[0], plan.shape[0]), dtype=data.dtype)  # batch first
-        B_row = np.empty((W.shape[0], plan.shape[1]), dtype=data.dtype)
-        for kind, S, B in (("jvp", V, B_col), ("vjp", W, B_row)):
-            for start in range(0, S.shape[0], step):
-                request = ProductRequest(kind, S[start:start + step])
-                y_c, B[start:start + step] = be.products(ctx, x, request)
-                if y is None:
-                    y = np.asarray(y_c).reshape(-1)
+        m, n = plan.shape
+        B = {"jvp": np.empty((plan.seeds.shape[0], m), dtype=data.dtype),  # batch first
+             "vjp": np.empty((plan.row_seeds.shape[0], n), dtype=data.dtype)}
+        for i, chunk in enumerate(plan.chunks):
+            request = self._request(i, chunk.kind, need_value and y is None)
+            y_c, B[chunk.kind][chunk.start:chunk.stop] = be.products(ctx, x, request)
+            if y is None and y_c is not None:
+                y = np.asarray(y_c).reshape(-1)
+        B_col, B_row = B["jvp"], B["vjp"]
         buf = self._csr_buffer
         if buf is None or buf.data.dtype != data.dtype:
             buf = self._csr_buffer = self.coloring.decompress(B_col.T, B_row)
@@ -272,8 +269,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         P = as_pattern(sparsity, (m, n), "Jacobian")
         del sparsity  # the detected pattern: P is its canonical copy
         with report.stage("color", f"nnz={P.nnz}"):
-            result = choose_jacobian_coloring(P, coloring, be, mode)
-            P = shared_pattern(P, result)
+            result, P = choose_jacobian_coloring(P, coloring, be, mode)
         dtype = np.result_type(x.dtype, np.float32)
         with report.stage("plan", f"{result.ncolors} colors"):
             plan = build_plan(P, result, fmt=format, dtype=dtype, chunk_size=chunk_size)
@@ -281,7 +277,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
         report.close()
     binding = ArgsBinding(be, ctx, f_eval, x, args, kinds)
     J = SparseJacobian(f=f_eval, backend=be, binding=binding, x=x, pattern=P,
-                       coloring=result, plan=plan, out_shape=out_shape, chunk_size=chunk_size)
+                       coloring=result, plan=plan, out_shape=out_shape)
     report_first_evaluation(J, report.what, progress)
     if redetect:
         recolor = None if is_coloring_result(coloring) else coloring
@@ -293,7 +289,7 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
             return as_pattern(found, (m, n), "Jacobian")
 
         def build(P_new: sp.csr_array):
-            res = choose_jacobian_coloring(P_new, recolor, be, mode)
+            res, P_new = choose_jacobian_coloring(P_new, recolor, be, mode)
             return res, build_plan(P_new, res, fmt=format, dtype=dtype, chunk_size=chunk_size)
 
         J._local = LocalPatterns(detect, build, x, args)

@@ -432,7 +432,7 @@ def jacobian(f: Callable, x: Any, *, args: tuple = (), sparsity: Any = None,
                                    sparsity_mode="global")
     P = as_pattern(sparsity, (m, n), "Jacobian")
     # one-sided colorings only: the fused executable runs one kind of product
-    result = choose_jacobian_coloring(P, coloring, be, mode, bidirectional=False)
+    result, P = choose_jacobian_coloring(P, coloring, be, mode, bidirectional=False)
     plan = build_plan(P, result, fmt="csr", dtype=np.result_type(flat.x0.dtype, np.float32),
                       chunk_size=chunk_size)
     kind = "jvp" if result.problem == "column" else "vjp"
@@ -486,7 +486,7 @@ def hessian(f: Callable, x: Any, *, args: tuple = (), sparsity: Any = None,
         sparsity = detect_hessian(flat, flat.x0, args, library="jax", sparsity_from=None,
                                   sparsity_mode="global")
     P = _symmetrize(as_pattern(sparsity, (n, n), "Hessian"))
-    result = choose_hessian_coloring(P, coloring)
+    result, P = choose_hessian_coloring(P, coloring)
     plan = build_plan(P, result, fmt="csr", uplo=uplo,
                       dtype=np.result_type(flat.x0.dtype, np.float32), chunk_size=chunk_size)
     return JaxSparseHessian(flat, args, "hvp", P, result, plan, format, mesh, uplo=uplo)

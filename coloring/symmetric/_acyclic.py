@@ -34,7 +34,6 @@ from coloring._decompression import (
 from coloring._errors import ColoringError
 from coloring._jit import njit
 from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
-from coloring.symmetric._star import _check_b
 
 
 @njit(cache=True)
@@ -157,8 +156,6 @@ class AcyclicPlan:
         Number of colors (columns of the seed matrix).
     problem : str
         ``"acyclic"``.
-    flat_index : None
-        Acyclic decompression is not a gather.
 
     The substitution order is built on first use (decompression or post-processing), so
     coloring alone does not pay for it; ``validate=True`` builds it at once.
@@ -171,7 +168,6 @@ class AcyclicPlan:
     """
 
     problem = "acyclic"
-    flat_index = None
 
     def __init__(self, graph: SymmetricGraph, colors: np.ndarray, *,
                  validate: bool = False) -> None:
@@ -250,3 +246,16 @@ class AcyclicPlan:
                     self._out_a, self._out_b, self._diag_pos, self._diag_row,
                     self._diag_col, acc, out_data)
         return out_data
+
+
+def _check_b(B, n, ncolors, out_data, nnz) -> None:
+    """Raise a clear error for a compressed matrix or output of the wrong shape."""
+    if not isinstance(B, np.ndarray) or B.shape != (n, ncolors):
+        shape = getattr(B, "shape", None)
+        raise ColoringError(
+            f"B must be a numpy array of shape (n, ncolors) = ({n}, {ncolors}), got {shape}; "
+            f"pass A @ S (or the transpose of the batch-first product S.T @ A)")
+    if not isinstance(out_data, np.ndarray) or out_data.shape != (nnz,):
+        raise ColoringError(
+            f"out_data must be a numpy array of shape ({nnz},), got "
+            f"{getattr(out_data, 'shape', None)}")

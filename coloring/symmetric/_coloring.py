@@ -11,8 +11,10 @@ Problems, as a table of named strategies (:data:`SYMMETRIC_PROBLEMS`):
 
 Contract with :mod:`coloring._api`: :func:`color_symmetric` takes the full symmetric CSR
 pattern (sorted indices, the diagonal optional) and a vertex order, and returns a plan
-with ``colors``, ``ncolors``, ``problem``, ``flat_index`` (star only, else None) and
-``decompress_into(B, out_data)``; :func:`check_symmetric` verifies a coloring.
+with ``colors``, ``ncolors``, ``problem`` and ``read_positions()``, from which
+:class:`coloring.ColoringResult` decompresses (star: the hubs give the gather index of
+:mod:`coloring._decompression`; acyclic: the plan's ``decompress_into(B, out_data)``
+substitutes); :func:`check_symmetric` verifies a coloring.
 
 Options: ``improve=`` runs an improvement search (iterated greedy over color classes and
 order perturbations; never worse); ``postprocess=True``
@@ -109,9 +111,9 @@ def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
     Returns
     -------
     StarPlan or AcyclicPlan
-        ``.colors`` (int64, ``0..ncolors-1``), ``.ncolors``, ``.problem``,
-        ``.flat_index`` (star: ``(nnz,)`` positions in a C-ordered ``(n, ncolors)`` B;
-        acyclic: None) and ``.decompress_into(B, out_data)``.
+        ``.colors`` (int64, ``0..ncolors-1``), ``.ncolors``, ``.problem`` and
+        ``.read_positions()`` (the row and color of ``B = A @ S`` each value is read
+        from); an acyclic plan also ``.decompress_into(B, out_data)``.
 
     Raises
     ------

@@ -1,4 +1,4 @@
-"""Star coloring of symmetric patterns with hubs, and direct (gather) decompression.
+"""Star coloring of symmetric patterns with hubs, for direct (gather) decompression.
 
 Star coloring is Algorithm 4.1 of Gebremedhin, Tarafdar, Manne and Pothen, "New acyclic
 and star coloring algorithms with application to computing Hessians", SIAM J. Sci.
@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coloring._decompression import gather, gather_2d, star_flat_index
-from coloring._errors import ColoringError
+from coloring._decompression import star_read_positions, star_reads_here
 from coloring._jit import njit
 from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
 
@@ -207,9 +206,6 @@ class StarPlan:
         ``(ncolors,)`` bool: colors read by decompression (hub colors and the colors of
         vertices with a stored diagonal entry). The others are dropped by
         :func:`coloring.symmetric._postprocess.drop_neutral_colors`.
-    flat_index : numpy.ndarray
-        ``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered, shape
-        ``(n, ncolors)``) of each stored entry; computed on first access.
     """
 
     problem = "star"
@@ -223,79 +219,22 @@ class StarPlan:
         self.needed_colors = _orient_trivial_stars(
             graph.indptr, graph.indices, graph.edge_of_pos, colors, star_of_edge, hub,
             self.ncolors)
-        self._flat_index = None  # gather indices are built on first use
-        self._flat_index_t = None
 
     postprocessed = False
 
-    @property
-    def flat_index(self) -> np.ndarray:
-        """``(nnz,)`` int64 position in ``B.ravel()`` (``B`` C-ordered ``(n, ncolors)``)."""
-        if self._flat_index is None:
-            g = self.graph
-            self._flat_index = star_flat_index(g.indptr, g.indices, g.edge_of_pos,
-                                                self.colors, self.star_of_edge, self.hub,
-                                                self.ncolors)
-        return self._flat_index
-
     def read_positions(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row and color of ``B`` read for each stored entry (``(nnz,)`` each)."""
-        k = max(self.ncolors, 1)
-        return self.flat_index // k, self.flat_index % k
+        """Row and color of ``B = A @ S`` read for each stored entry (``(nnz,)`` each),
+        by the rule of :mod:`coloring._decompression`."""
+        g = self.graph
+        here = star_reads_here(g.indptr, g.indices, g.edge_of_pos, self.star_of_edge,
+                               self.hub)
+        return star_read_positions(g.indptr, g.indices, here, self.colors)
 
     def recolor(self, colors: np.ndarray, ncolors: int, colmap: np.ndarray) -> None:
-        """Adopt a reduced seed assignment; ``colmap[old color]`` is each read color's new
-        index (used by :func:`coloring.symmetric._postprocess.drop_neutral_colors`)."""
-        rows, cols = self.read_positions()
+        """Adopt a reduced seed assignment (used by
+        :func:`coloring.symmetric._postprocess.drop_neutral_colors`). The hubs and the
+        vertices with a diagonal entry keep their (renumbered) colors, so the reads
+        follow from the new colors."""
         self.colors = colors
         self.ncolors = int(ncolors)
         self.needed_colors = np.ones(self.ncolors, dtype=bool)
-        self._flat_index = rows * self.ncolors + colmap[cols]
-        self._flat_index_t = None
-
-    @property
-    def flat_index_transposed(self) -> np.ndarray:
-        """``(nnz,)`` positions in ``B.T.ravel()`` for ``B.T`` C-ordered ``(ncolors, n)``."""
-        if self._flat_index_t is None:
-            rows, cols = self.read_positions()
-            self._flat_index_t = cols * self.graph.n + rows
-        return self._flat_index_t
-
-    def decompress_into(self, B: np.ndarray, out_data: np.ndarray) -> np.ndarray:
-        """Fill ``out_data`` (aligned with the pattern's stored entries) from ``B = A @ S``.
-
-        Parameters
-        ----------
-        B : numpy.ndarray
-            ``(n, ncolors)`` compressed matrix, C-contiguous or F-contiguous (the transpose
-            of a batch-first ``(ncolors, n)`` product); other layouts work, more slowly.
-            ``B`` is never copied.
-        out_data : numpy.ndarray
-            ``(nnz,)`` output, overwritten.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``out_data``.
-        """
-        _check_b(B, self.graph.n, self.ncolors, out_data, self.graph.nnz)
-        if B.flags.c_contiguous:
-            gather(B.reshape(-1), self.flat_index, out_data)
-        elif B.flags.f_contiguous:
-            gather(B.T.reshape(-1), self.flat_index_transposed, out_data)
-        else:
-            gather_2d(B, self.flat_index, self.ncolors, out_data)
-        return out_data
-
-
-def _check_b(B, n, ncolors, out_data, nnz) -> None:
-    """Raise a clear error for a compressed matrix or output of the wrong shape."""
-    if not isinstance(B, np.ndarray) or B.shape != (n, ncolors):
-        shape = getattr(B, "shape", None)
-        raise ColoringError(
-            f"B must be a numpy array of shape (n, ncolors) = ({n}, {ncolors}), got {shape}; "
-            f"pass A @ S (or the transpose of the batch-first product S.T @ A)")
-    if not isinstance(out_data, np.ndarray) or out_data.shape != (nnz,):
-        raise ColoringError(
-            f"out_data must be a numpy array of shape ({nnz},), got "
-            f"{getattr(out_data, 'shape', None)}")

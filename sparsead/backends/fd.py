@@ -49,16 +49,6 @@ def relative_step(x_dtype: np.dtype, f_dtype: np.dtype, method: str) -> float:
     return float(eps) ** _STEP_EXPONENT[method]
 
 
-def absolute_step(xf: np.ndarray, rstep: float, rel_step: float | None) -> np.ndarray:
-    """Per-variable step ``h`` (scipy ``_compute_absolute_step``), in x's dtype."""
-    sign = np.where(xf >= 0, 1, -1).astype(xf.dtype)
-    default = (rstep * sign * np.maximum(1, np.abs(xf))).astype(xf.dtype)
-    if rel_step is None:
-        return default
-    h = (rel_step * sign * np.abs(xf)).astype(xf.dtype)
-    return np.where((xf + h) - xf == 0, default, h)
-
-
 def _checked_f(ctx: "_FDContext", y: Any) -> np.ndarray:
     y = np.asarray(y)
     if y.shape != ctx.out_shape:

@@ -204,7 +204,7 @@ def test_numpy_twin_matches_the_kernel(rule):
                           np.empty(nnz, np.int32), np.empty(nnz if fmt == 2 else 0, np.int32),
                           np.empty(nnz if fmt == 1 else 0, np.int32),
                           np.empty(nnz, np.int32), np.empty(nnz, np.int32))
-                run(P.indptr, P.indices, n, n, colors, D.RULES[rule], here, up, fmt, *arrays)
+                run(P.indptr, P.indices, n, colors, D.RULES[rule], here, up, fmt, *arrays)
                 outs.append(arrays)
             compared = 4 if rule == "structure" else 6  # no flat index to compare
             for a, b in list(zip(*outs))[:compared]:

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import coloring
 from benchmarks.problems import arrowhead_hessian_sparsity
 from coloring.symmetric._coloring import color_symmetric
 from coloring.symmetric._graph import SymmetricGraph
@@ -67,7 +68,10 @@ def test_arrowhead_hub_recorded_and_gather_reads_leaf_rows():
     expected = np.where(P.indices == rows, rows * k + plan.colors[rows],  # diagonal
                         np.where(P.indices == n - 1, rows * k + plan.colors[n - 1],
                                  P.indices * k + plan.colors[n - 1]))
-    np.testing.assert_array_equal(plan.flat_index, expected)
+    read_row, read_color = plan.read_positions()
+    np.testing.assert_array_equal(read_row * k + read_color, expected)
+    result = coloring.ColoringResult(P.astype(bool), plan.colors, "star", plan=plan)
+    np.testing.assert_array_equal(result.decompression_index(layout="C").flat_index, expected)
     assert plan.needed_colors.all()
 
 

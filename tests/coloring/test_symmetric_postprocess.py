@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import coloring
 from benchmarks.problems import arrowhead_hessian_sparsity, brusselator_sparsity
 from coloring._errors import ColoringError
 from coloring.symmetric._coloring import check_direct_recovery, check_symmetric, color_symmetric
@@ -36,15 +37,15 @@ def integer_values(P, seed):
 
 
 def round_trip(P, plan, seed=0):
-    """Dense reference: B = A @ S from the plan's colors, in both layouts."""
+    """Dense reference: B = A @ S from the plan's colors, in both layouts, decompressed
+    through the public path (``ColoringResult.decompress`` over the plan)."""
     A = integer_values(P, seed)
     S = np.zeros((P.shape[0], plan.ncolors))
     S[np.arange(P.shape[0]), plan.colors] = 1.0
     D = A.toarray()
+    result = coloring.ColoringResult(P.astype(bool), plan.colors, plan.problem, plan=plan)
     for B in (np.ascontiguousarray(D @ S), np.ascontiguousarray(S.T @ D).T):
-        out = np.full(P.nnz, np.nan)
-        plan.decompress_into(B, out)
-        np.testing.assert_array_equal(out, A.data)
+        np.testing.assert_array_equal(result.decompress(B).data, A.data)
 
 
 def brute_force_direct(P, colors):

@@ -476,8 +476,8 @@ def test_default_coloring_of_brusselator_needs_at_most_10_colors(N):
     an explicit limit that never binds makes the count independent of timing."""
     P = brusselator_sparsity(N)
     both_sides = Custom(jvp=lambda x, V: V, vjp=lambda x, W: W)
-    result = choose_jacobian_coloring(sp.csr_array(P), {"time_limit": 600.0}, both_sides,
-                                      "auto")
+    result, _ = choose_jacobian_coloring(sp.csr_array(P), {"time_limit": 600.0}, both_sides,
+                                         "auto")
     assert result.ncolors <= 10
     coloring.check(sp.csr_array(P), result)
 
