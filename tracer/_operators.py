@@ -98,6 +98,9 @@ class _ArrayOperators:
 
 def _scalar_array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "__call__" and not kwargs:
+        # numpy hands a numpy scalar operand over as a 0-d array (np.float64(2) < s); a
+        # ufunc on 0-d operands gives a scalar
+        inputs = tuple(x[()] if type(x) is np.ndarray and x.ndim == 0 else x for x in inputs)
         r = scalar_ufunc(ufunc, inputs)
         if r is not NotImplemented:
             return r

@@ -36,6 +36,7 @@ from ._errors import (
 NO_SET: frozenset = frozenset()
 _NUMS = {float, int, np.float64, np.float32, np.int64, np.int32, bool, np.bool_}
 _NUMBERS = (int, float, np.number)
+_PYTHON_REALS = frozenset({float, int})
 # Ufuncs whose Python operator gives numpy's value on every value a traced scalar holds
 _PYTHON_EXACT = {np.add, np.subtract, np.multiply}
 # math's own functions (the trace patches the module's names while it runs)
@@ -75,9 +76,9 @@ def _value_function(ufunc, pyop):
     Python's operator ``pyop`` (the operator's row in
     :data:`~tracer._derivatives.OPERATORS`) is the fast path: on the values a traced
     scalar holds (Python floats and ints, numpy bools) ``+``, ``-`` and ``*`` give numpy's
-    values. Others do where they return a float or a bool; where Python raises (``1.0 /
-    0.0``) or returns another type (``(-8.0) ** (1/3)`` is complex, numpy's is NaN) the
-    ufunc decides.
+    values. Others do on Python numbers where they return a float or a bool; where Python
+    raises (``1.0 / 0.0``) or returns another type (``(-8.0) ** (1/3)`` is complex, numpy's
+    is NaN) the ufunc decides.
     """
     if pyop is None:
         return lambda va, vb: _ufunc_value(ufunc, va, vb)
@@ -85,6 +86,8 @@ def _value_function(ufunc, pyop):
         return pyop
 
     def value(va, vb):
+        if type(va) not in _PYTHON_REALS or type(vb) not in _PYTHON_REALS:
+            return _ufunc_value(ufunc, va, vb)  # (numpy bools: numpy's warnings, silenced)
         try:
             r = pyop(va, vb)
         except ArithmeticError:
@@ -157,7 +160,8 @@ def _binary(ufunc, pyop=None, reflected: bool = False, operator_method: bool = F
         value = None if va is None or vb is None else value_of(va, vb)
         if (cut_a and ((not a.deps and not a.pairs and va == 0) if ta else a == 0)) or \
                 (cut_b and ((not b.deps and not b.pairs and vb == 0) if tb else b == 0)):
-            return 0.0 if value is None else value  # 0 * x is 0 for every finite x
+            # 0 * x is 0 for every finite x
+            return _plain(dtype.type(0)) if value is None else value
         flags = rule
         if selecting and value is not None:
             # local mode: the result follows the operand that wins; ties: both

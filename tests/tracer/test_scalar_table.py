@@ -9,12 +9,11 @@ pairs. The operators (``+``, ``*``, ...) are checked the same way.
 """
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 import pytest
 
 import tracer  # noqa: F401  (installs the operators and numpy handlers)
+from tracer import _derivatives as D
 from tracer._array import TracedArray
 from tracer._construct import scalar_to_array
 from tracer._derivatives import BINARY_RULES, UNARY_RULES, _load_scipy_special
@@ -45,8 +44,10 @@ def _values(ufunc):
 
 def _scalar(deps, pairs, value, session):
     """A traced scalar of the dtype numpy gives ``value`` (its value only in local mode)."""
+    dtype = np.asarray(value).dtype
+    value = dtype.type(value) if dtype.kind == "b" else value  # (bools are held as numpy's)
     return TracedScalar(frozenset(deps), frozenset(pairs) if session.hessian else None,
-                        value if session.local else None, session, np.asarray(value).dtype)
+                        value if session.local else None, session, dtype)
 
 
 def _summary(r, session):
@@ -86,12 +87,29 @@ def _as_array(x, session):
     return scalar_to_array(x, session) if isinstance(x, TracedScalar) else x
 
 
+def _outcome(f, operands):
+    try:
+        return f(*operands)
+    except Exception as e:  # noqa: BLE001 (compared by type)
+        return e
+
+
 def _check(f, operands, session):
-    """``f`` on the scalar operands against ``f`` on 0-d traced arrays of the same."""
+    """``f`` on the scalar operands against ``f`` on 0-d traced arrays of the same: the
+    same sets, values and dtypes, or the same exception type (numpy's, ``float & float``)."""
     with numpy_patched(session):
-        got = _summary(f(*operands), session)
-        want = _summary(f(*[_as_array(x, session) for x in operands]), session)
-    _same(got, want)
+        got = _outcome(f, operands)
+        want = _outcome(f, [_as_array(x, session) for x in operands])
+    if isinstance(want, Exception):
+        assert type(got) is type(want), f"{got!r} != {want!r}"
+        return
+    assert not isinstance(got, Exception), f"the array path gave a result, scalars {got!r}"
+    if isinstance(want, tuple):  # divmod
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for g, w in zip(got, want):
+            _same(_summary(g, session), _summary(w, session))
+    else:
+        _same(_summary(got, session), _summary(want, session))
 
 
 def _operand_sets(session, values):
@@ -127,19 +145,26 @@ def test_unary_rules_scalar_matches_array(ufunc, hessian, mode):
     _check(ufunc, (_scalar({0, 2}, {_key(0, 2)}, v, session),), session)
 
 
-OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv,
-             operator.mod, operator.pow, operator.lt, operator.le, operator.gt, operator.ge,
-             operator.eq, operator.ne, operator.neg, operator.pos, operator.abs]
+#: every row of the operator table but the product (numpy's scalars have no ``@``)
+OPERATORS = {name: (pyop, ufunc) for name, (pyop, ufunc, _) in D.OPERATORS.items()
+             if ufunc not in D.PRODUCT_UFUNCS}
+#: operand values of each dtype
+DTYPE_VALUES = {"float": (0.7, 1.3), "int": (3, 5), "bool": (True, False)}
 
 
 @pytest.mark.parametrize("hessian,mode", SESSIONS)
-@pytest.mark.parametrize("op", OPERATORS, ids=lambda op: op.__name__)
-def test_operators_scalar_matches_array(op, hessian, mode):
+@pytest.mark.parametrize("dtype", sorted(DTYPE_VALUES))
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_operators_scalar_matches_array(name, dtype, hessian, mode):
+    """Every operator of the table, on scalars of every dtype (numpy's errors included)."""
     session = Session(N, hessian, mode)
-    if op in (operator.neg, operator.pos, operator.abs):
-        _check(op, (_scalar({0, 2}, {_key(0, 2)}, -0.7, session),), session)
+    op, ufunc = OPERATORS[name]
+    values = DTYPE_VALUES[dtype]
+    if ufunc.nin == 1:
+        for v in values:
+            _check(op, (_scalar({0, 2}, {_key(0, 2)}, v, session),), session)
         return
-    for operands in _operand_sets(session, (0.7, 1.3)):
+    for operands in _operand_sets(session, values):
         _check(op, operands, session)
 
 
