@@ -10,6 +10,11 @@ The propagation rule for ``y = f(a, b)`` with first-order sets ``G`` and pair se
 
 * ``G_y = (da ? G_a) | (db ? G_b)``
 * ``P_y = (da ? P_a) | (db ? P_b) | (daa ? G_a x G_a) | (dbb ? G_b x G_b) | (dab ? G_a x G_b)``
+
+The other tables: which ufuncs select an operand (``SELECTING``), which are cut by an
+exact zero (``ZERO_ANNIHILATORS``), the rules of ufuncs with two outputs, the products,
+and ``OPERATORS``: Python's operators and the ufunc each one is, from which both traced
+classes get their operator methods.
 """
 
 from __future__ import annotations

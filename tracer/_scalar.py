@@ -66,7 +66,11 @@ def scalar_from_row(arr, pos: int) -> "TracedScalar":
         hp, hi = arr._h
         a, b = hp[pos], hp[pos + 1]
         pairs = frozenset(hi[a:b].tolist()) if b > a else NO_SET
-    value = None if arr._val is None else _plain(arr._val.reshape(-1)[pos])
+    value = None
+    if arr._val is not None:
+        value = arr._val.item(pos)  # (a Python number: fast arithmetic)
+        if type(value) is bool:  # numpy's bools: ~ and + on them are numpy's
+            value = np.True_ if value else np.False_
     return TracedScalar(deps, pairs, value, arr._s, arr._dtype)
 
 
