@@ -189,6 +189,7 @@ def _binary(ufunc, pyop=None, reflected: bool = False, operator_method: bool = F
         return apply
 
     both = da and db
+    f64 = FLOAT  # (a closure variable: read faster than the global)
     floats = _float_result(ufunc, 2)  # the dtype of the fast paths (float64 operands)
     fast = floats is not None and not selecting and not reflected
     # two float traced scalars (self first) need no check of the values, or only that none
@@ -203,8 +204,7 @@ def _binary(ufunc, pyop=None, reflected: bool = False, operator_method: bool = F
     def method(self, o):
         kind = type(o)
         if kind is TracedScalar:
-            if (direct or (cuts and self.deps and o.deps)) and self.dtype is FLOAT \
-                    and o.dtype is FLOAT:
+            if (direct or (cuts and self.deps and o.deps)) and self.dtype is o.dtype is f64:
                 ad, bd = self.deps, o.deps
                 if both:
                     deps = ad if (ad is bd or not bd) else (bd if not ad else ad | bd)
@@ -213,15 +213,19 @@ def _binary(ufunc, pyop=None, reflected: bool = False, operator_method: bool = F
                 # (pairs are None exactly outside Hessian mode)
                 pairs = None if self.pairs is None else _pairs(rule, self, o, self.s)
                 va, vb = self.value, o.value
-                value = None if va is None or vb is None else value_of(va, vb)
-                if not deps and value is not None and not pairs:
+                if va is None or vb is None:
+                    return TracedScalar(deps, pairs, None, self.s, floats)
+                value = value_of(va, vb)
+                if not deps and not pairs:
                     return value
                 return TracedScalar(deps, pairs, value, self.s, floats)
-        elif passes and kind in _NUMS and self.dtype is FLOAT and not (cut_number and o == 0):
+        elif passes and kind in _NUMS and self.dtype is f64 and not (cut_number and o == 0):
             # (a float64 with any number has the dtype of float64 with float64)
             v = self.value
-            value = None if v is None else (value_of(o, v) if reflected else value_of(v, o))
-            if value is not None and not self.deps and not self.pairs:
+            if v is None:
+                return TracedScalar(self.deps, self.pairs, None, self.s, floats)
+            value = value_of(o, v) if reflected else value_of(v, o)
+            if not self.deps and not self.pairs:
                 return value
             return TracedScalar(self.deps, self.pairs, value, self.s, floats)
         return apply(o, self) if reflected else apply(self, o)
