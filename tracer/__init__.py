@@ -11,7 +11,8 @@ Modules
 -------
 In layers: each module imports only modules above it in this list.
 
-``_derivatives``  Table: which first/second/cross derivatives of each ufunc can be nonzero.
+``_derivatives``  Tables: nonzero derivatives of each ufunc; the operators and their ufuncs.
+``_dtypes``       numpy's result dtype of a ufunc on operand kinds (numpy's TypeErrors).
 ``_math``         Table: the numpy rule of each smooth/piecewise ``math`` function.
 ``_user_code``    Which callers count as user code (:func:`user_namespaces`).
 ``_errors``       :class:`TracingError` and the messages that name the fix.

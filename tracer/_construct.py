@@ -2,7 +2,8 @@
 
 :func:`lift` turns any operand of a numpy call into a traced array (or leaves a plain
 constant), :func:`find_session` finds the trace the operands belong to, and
-:func:`resolve_static` replaces traced non-data arguments (shifts, indices) by their values.
+:func:`resolve_static` replaces traced non-data arguments (shifts, indices) by their values
+(:func:`known_values`, which :mod:`tracer._registry` also uses to compute results' values).
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ def scalar_to_array(s, session: Session | None = None) -> TracedArray:
     if session.hessian:
         pairs = np.array(sorted(s.pairs), np.int64) if s.pairs else EMPTY
         h = (np.array([0, pairs.size], np.int64), pairs)
-    val = None if s.value is None else np.asarray(s.value)
-    dtype = np.asarray(s.value).dtype if s.value is not None else np.dtype(float)
-    return TracedArray(session, (), g, h, val, dtype)
+    val = None if s.value is None else np.asarray(s.value, s.dtype)
+    return TracedArray(session, (), g, h, val, s.dtype)
 
 
 def lift(x, session: Session):
@@ -83,22 +83,31 @@ def has_deps(x) -> bool:
                                            or (x._h is not None and x._h[1].size > 0))
 
 
-def resolve_static(x, what: str):
-    """Non-data arguments (shifts, indices, shapes) must be known: values or an error."""
+def known_values(x):
+    """``x`` with its traced arrays and scalars (also in nested lists and tuples) replaced
+    by their values; LookupError when one of them has none (global mode)."""
     if isinstance(x, TracedArray):
         x._sync()
         if x._val is None:
-            raise control_flow_error(f"Passing a traced array as {what}")
+            raise LookupError("a traced array")
         return x._val
     if isinstance(x, TracedScalar):
         if x.value is None:
-            raise control_flow_error(f"Passing a traced value as {what}")
+            raise LookupError("a traced value")
         return x.value
     if isinstance(x, list):
-        return [resolve_static(e, what) for e in x]
+        return [known_values(e) for e in x]
     if isinstance(x, tuple):
-        return tuple(resolve_static(e, what) for e in x)
+        return tuple(known_values(e) for e in x)
     return x
+
+
+def resolve_static(x, what: str):
+    """Non-data arguments (shifts, indices, shapes) must be known: values or an error."""
+    try:
+        return known_values(x)
+    except LookupError as e:
+        raise control_flow_error(f"Passing {e.args[0]} as {what}") from None
 
 
 def _is_number(e) -> bool:
@@ -109,6 +118,7 @@ def _is_number(e) -> bool:
 def _flat_from_scalars(items, session: Session) -> TracedArray:
     """1-d traced array from a flat list of traced scalars and numbers (one pass)."""
     deps, pairs, vals = [], [], []
+    dtypes = set()
     known = True
     for e in items:
         if type(e) is TracedScalar:
@@ -118,11 +128,14 @@ def _flat_from_scalars(items, session: Session) -> TracedArray:
             if e.value is None:
                 known = False
             vals.append(e.value)
+            dtypes.add(e.dtype)
         else:
             deps.append(())
             if session.hessian:
                 pairs.append(())
-            vals.append(np.asarray(e).item())
+            e = np.asarray(e)
+            vals.append(e.item())
+            dtypes.add(e.dtype)
     m = len(items)
 
     def to_csr(lists):
@@ -134,10 +147,9 @@ def _flat_from_scalars(items, session: Session) -> TracedArray:
 
     g = to_csr(deps)
     h = to_csr(pairs) if session.hessian else None
-    val = np.array(vals, dtype=float) if known else None
-    if known and all(isinstance(v, (bool, np.bool_)) for v in vals):
-        val = np.array(vals, dtype=bool)
-    dtype = val.dtype if val is not None else np.dtype(float)
+    # numpy's dtype of np.array([...]) of numpy scalars of these dtypes
+    dtype = np.result_type(*dtypes) if dtypes else np.dtype(float)
+    val = np.array(vals, dtype=dtype) if known else None
     return TracedArray(session, (m,), g, h, val, dtype)
 
 
@@ -169,4 +181,5 @@ def traced_buffer(session: Session, shape, dtype=float, fill=0.0) -> TracedArray
 
 
 __all__ = ["array_from_nested", "traced_buffer", "scalar_to_array", "lift", "contains_traced",
-           "find_session", "values_of", "has_deps", "resolve_static", "EMPTY", "NO_SET"]
+           "find_session", "values_of", "has_deps", "known_values", "resolve_static", "EMPTY",
+           "NO_SET"]

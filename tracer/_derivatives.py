@@ -10,9 +10,16 @@ The propagation rule for ``y = f(a, b)`` with first-order sets ``G`` and pair se
 
 * ``G_y = (da ? G_a) | (db ? G_b)``
 * ``P_y = (da ? P_a) | (db ? P_b) | (daa ? G_a x G_a) | (dbb ? G_b x G_b) | (dab ? G_a x G_b)``
+
+The other tables: which ufuncs select an operand (``SELECTING``), which are cut by an
+exact zero (``ZERO_ANNIHILATORS``), the rules of ufuncs with two outputs, the products,
+and ``OPERATORS``: Python's operators and the ufunc each one is, from which both traced
+classes get their operator methods.
 """
 
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
@@ -69,8 +76,11 @@ for _name in ("floor_divide", "equal", "not_equal", "less", "less_equal", "great
               "lcm"):
     BINARY_RULES[getattr(np, _name)] = (F, F, F, F, F)
 
-# Ufuncs whose output in local mode follows the values of the inputs (selection).
-SELECTING = {np.maximum, np.minimum, np.fmax, np.fmin}
+# Ufuncs whose output in local mode follows the values of the inputs (selection): the
+# comparison by which an operand wins. The result follows ``a`` where ``b`` does not win
+# (``not wins(vb, va)``) and ``b`` where ``a`` does not; ties (and NaN) follow both.
+SELECTING = {np.maximum: operator.gt, np.fmax: operator.gt,
+             np.minimum: operator.lt, np.fmin: operator.lt}
 
 # Ufuncs whose result is an exact 0, with zero first and second derivatives, wherever one of
 # the listed operands is a constant exact 0 (``0 * x``, ``0 / x``): there the element keeps
@@ -87,6 +97,57 @@ MULTI_OUTPUT_RULES = {
     np.modf: [LINEAR, CONSTANT],
     np.frexp: [LINEAR, CONSTANT],
 }
+
+# Python's operators, one row each: ``name: (python_operator, ufunc, form)``. Both traced
+# classes build their operator methods from this table (``TracedScalar`` in
+# tracer._scalar, ``TracedArray`` in tracer._operators), as numpy's scalars and arrays do:
+#
+# * ``BINARY``: ``__name__`` and the reflected ``__rname__``; arrays also get the in-place
+#   ``__iname__`` (Python has no in-place divmod);
+# * ``COMPARISON``: ``__name__`` only (Python swaps the operands of ``2 < x`` itself);
+# * ``UNARY``: ``__name__``.
+#
+# ``np.matmul`` is a product (PRODUCT_UFUNCS): numpy's scalars have no ``@``, so traced
+# scalars do not get it either.
+BINARY, COMPARISON, UNARY = "binary", "comparison", "unary"
+OPERATORS: dict[str, tuple] = {
+    "add": (operator.add, np.add, BINARY),
+    "sub": (operator.sub, np.subtract, BINARY),
+    "mul": (operator.mul, np.multiply, BINARY),
+    "truediv": (operator.truediv, np.divide, BINARY),
+    "floordiv": (operator.floordiv, np.floor_divide, BINARY),
+    "mod": (operator.mod, np.remainder, BINARY),
+    "divmod": (divmod, np.divmod, BINARY),
+    "pow": (operator.pow, np.power, BINARY),
+    "matmul": (operator.matmul, np.matmul, BINARY),
+    "and": (operator.and_, np.bitwise_and, BINARY),
+    "or": (operator.or_, np.bitwise_or, BINARY),
+    "xor": (operator.xor, np.bitwise_xor, BINARY),
+    "lshift": (operator.lshift, np.left_shift, BINARY),
+    "rshift": (operator.rshift, np.right_shift, BINARY),
+    "lt": (operator.lt, np.less, COMPARISON),
+    "le": (operator.le, np.less_equal, COMPARISON),
+    "gt": (operator.gt, np.greater, COMPARISON),
+    "ge": (operator.ge, np.greater_equal, COMPARISON),
+    "eq": (operator.eq, np.equal, COMPARISON),
+    "ne": (operator.ne, np.not_equal, COMPARISON),
+    "neg": (operator.neg, np.negative, UNARY),
+    "pos": (operator.pos, np.positive, UNARY),
+    "abs": (operator.abs, np.absolute, UNARY),
+    "invert": (operator.invert, np.invert, UNARY),
+}
+
+
+def operator_methods(inplace: bool):
+    """``(method name, python operator, ufunc, reflected)`` for every row of OPERATORS
+    (with the in-place forms ``__iadd__``... when ``inplace``; ``reflected`` is then None)."""
+    for name, (pyop, ufunc, form) in OPERATORS.items():
+        yield f"__{name}__", pyop, ufunc, False
+        if form == BINARY:
+            yield f"__r{name}__", pyop, ufunc, True
+            if inplace and ufunc is not np.divmod:
+                yield f"__i{name}__", pyop, ufunc, None
+
 
 # Ufuncs that are linear-algebra products, routed to the product engine.
 PRODUCT_UFUNCS = {np.matmul}

@@ -47,6 +47,18 @@ def conversion_error(operation: str) -> TracingError:
         + BUFFER_HINT)
 
 
+class _NotAnIndexError(TracingError, TypeError):
+    """A traced non-integer used as an index: numpy's own scalar raises TypeError there."""
+
+
+def not_an_index_error(dtype) -> TracingError:
+    """Error for ``operator.index`` of a traced value whose dtype is not an integer one."""
+    return _NotAnIndexError(
+        f"A traced {dtype} value cannot be used as an index (int), as numpy's {dtype} "
+        "scalar cannot: only integers can. Convert it with .astype(int) in "
+        'mode="local", where its value is known.')
+
+
 def library_caller() -> str | None:
     """The library function (numpy, scipy, ...) that user code called, if one is on the stack."""
     frame = sys._getframe(1)

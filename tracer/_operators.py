@@ -22,10 +22,10 @@ import numpy as np
 
 from ._array import TracedArray
 from ._construct import find_session, lift
-from ._derivatives import PRODUCT_UFUNCS
+from ._derivatives import PRODUCT_UFUNCS, operator_methods
 from ._errors import unsupported_error
 from ._indexing import getitem, setitem
-from ._products import matmul, product_ufunc
+from ._products import product_ufunc
 from ._reductions import ufunc_accumulate, ufunc_at, ufunc_reduce
 from ._registry import array_function
 from ._scalar import TracedScalar, scalar_ufunc
@@ -67,147 +67,7 @@ class _ArrayOperators:
     def __array_function__(self, func, types, args, kwargs):
         return array_function(func, args, kwargs)
 
-    # ----- operators -----
-    def __add__(self, o):
-        return ufunc_call(np.add, (self, o))
-
-    def __radd__(self, o):
-        return ufunc_call(np.add, (o, self))
-
-    def __sub__(self, o):
-        return ufunc_call(np.subtract, (self, o))
-
-    def __rsub__(self, o):
-        return ufunc_call(np.subtract, (o, self))
-
-    def __mul__(self, o):
-        if _is_spmatrix(o):  # np.matrix-style sparse matrices multiply as matrices
-            return self.__matmul__(o)
-        return ufunc_call(np.multiply, (self, o))
-
-    def __rmul__(self, o):
-        if _is_spmatrix(o):
-            return self.__rmatmul__(o)
-        return ufunc_call(np.multiply, (o, self))
-
-    def __truediv__(self, o):
-        return ufunc_call(np.divide, (self, o))
-
-    def __rtruediv__(self, o):
-        return ufunc_call(np.divide, (o, self))
-
-    def __floordiv__(self, o):
-        return ufunc_call(np.floor_divide, (self, o))
-
-    def __rfloordiv__(self, o):
-        return ufunc_call(np.floor_divide, (o, self))
-
-    def __mod__(self, o):
-        return ufunc_call(np.remainder, (self, o))
-
-    def __rmod__(self, o):
-        return ufunc_call(np.remainder, (o, self))
-
-    def __divmod__(self, o):
-        return (ufunc_call(np.floor_divide, (self, o)), ufunc_call(np.remainder, (self, o)))
-
-    def __rdivmod__(self, o):
-        return (ufunc_call(np.floor_divide, (o, self)), ufunc_call(np.remainder, (o, self)))
-
-    def __pow__(self, o):
-        return ufunc_call(np.power, (self, o))
-
-    def __rpow__(self, o):
-        return ufunc_call(np.power, (o, self))
-
-    def __matmul__(self, o):
-        return matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return matmul(o, self)
-
-    def __neg__(self):
-        return ufunc_call(np.negative, (self,))
-
-    def __pos__(self):
-        return ufunc_call(np.positive, (self,))
-
-    def __abs__(self):
-        return ufunc_call(np.absolute, (self,))
-
-    def __invert__(self):
-        return ufunc_call(np.invert, (self,))
-
-    def __lt__(self, o):
-        return ufunc_call(np.less, (self, o))
-
-    def __le__(self, o):
-        return ufunc_call(np.less_equal, (self, o))
-
-    def __gt__(self, o):
-        return ufunc_call(np.greater, (self, o))
-
-    def __ge__(self, o):
-        return ufunc_call(np.greater_equal, (self, o))
-
-    def __eq__(self, o):
-        return ufunc_call(np.equal, (self, o))
-
-    def __ne__(self, o):
-        return ufunc_call(np.not_equal, (self, o))
-
-    def __and__(self, o):
-        return ufunc_call(np.bitwise_and, (self, o))
-
-    def __rand__(self, o):
-        return ufunc_call(np.bitwise_and, (o, self))
-
-    def __or__(self, o):
-        return ufunc_call(np.bitwise_or, (self, o))
-
-    def __ror__(self, o):
-        return ufunc_call(np.bitwise_or, (o, self))
-
-    def __xor__(self, o):
-        return ufunc_call(np.bitwise_xor, (self, o))
-
-    def __rxor__(self, o):
-        return ufunc_call(np.bitwise_xor, (o, self))
-
-    def _inplace(self, ufunc, o):
-        self[...] = ufunc_call(ufunc, (self, o))
-        return self
-
-    def __iadd__(self, o):
-        return self._inplace(np.add, o)
-
-    def __isub__(self, o):
-        return self._inplace(np.subtract, o)
-
-    def __imul__(self, o):
-        return self._inplace(np.multiply, o)
-
-    def __itruediv__(self, o):
-        return self._inplace(np.divide, o)
-
-    def __ifloordiv__(self, o):
-        return self._inplace(np.floor_divide, o)
-
-    def __imod__(self, o):
-        return self._inplace(np.remainder, o)
-
-    def __ipow__(self, o):
-        return self._inplace(np.power, o)
-
-    def __imatmul__(self, o):
-        self[...] = self @ o
-        return self
-
-    def __iand__(self, o):
-        return self._inplace(np.bitwise_and, o)
-
-    def __ior__(self, o):
-        return self._inplace(np.bitwise_or, o)
+    # ----- operators: installed from the table (tracer._derivatives.OPERATORS) below -----
 
     # ----- indexing -----
     def __getitem__(self, key):
@@ -238,6 +98,9 @@ class _ArrayOperators:
 
 def _scalar_array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "__call__" and not kwargs:
+        # numpy hands a numpy scalar operand over as a 0-d array (np.float64(2) < s); a
+        # ufunc on 0-d operands gives a scalar
+        inputs = tuple(x[()] if type(x) is np.ndarray and x.ndim == 0 else x for x in inputs)
         r = scalar_ufunc(ufunc, inputs)
         if r is not NotImplemented:
             return r
@@ -248,10 +111,38 @@ def _scalar_array_function(self, func, types, args, kwargs):
     return array_function(func, args, kwargs)
 
 
+def _array_operator(name: str, ufunc, reflected):
+    """The operator method ``name`` of a traced array: ``ufunc`` on ``(self, other)``
+    (``(other, self)`` when ``reflected``; in place when ``reflected`` is None)."""
+    if ufunc.nin == 1:
+        def method(self):
+            return ufunc_call(ufunc, (self,))
+    elif reflected is None:
+        def method(self, o):
+            self[...] = _ufunc_call(ufunc, (self, o), {})
+            return self
+    elif ufunc is np.multiply:  # np.matrix-style sparse matrices multiply as matrices
+        def method(self, o):
+            if _is_spmatrix(o):
+                return _ufunc_call(np.matmul, (o, self) if reflected else (self, o), {})
+            return ufunc_call(ufunc, (o, self) if reflected else (self, o))
+    elif reflected:
+        def method(self, o):
+            return _ufunc_call(ufunc, (o, self), {})
+    else:
+        def method(self, o):
+            return _ufunc_call(ufunc, (self, o), {})
+    method.__name__ = name
+    method.__doc__ = f"``np.{ufunc.__name__}`` on a traced array (the operator {name})."
+    return method
+
+
 def _install() -> None:
     for name, value in vars(_ArrayOperators).items():
         if isinstance(value, types.FunctionType):
             setattr(TracedArray, name, value)
+    for name, _, ufunc, reflected in operator_methods(inplace=True):
+        setattr(TracedArray, name, _array_operator(name, ufunc, reflected))
     TracedScalar.__array_ufunc__ = _scalar_array_ufunc
     TracedScalar.__array_function__ = _scalar_array_function
 

@@ -13,27 +13,10 @@ from typing import Any
 import numpy as np
 
 from ._array import TracedArray
+from ._construct import known_values
 from ._errors import unsupported_error
-from ._scalar import TracedScalar
 
 HANDLED_FUNCTIONS: dict[Any, Any] = {}
-
-
-def _replace_values(x):
-    """Replace traced arrays by their values in a nested argument structure."""
-    if isinstance(x, TracedArray):
-        if x._val is None:
-            raise LookupError
-        return x._val
-    if isinstance(x, TracedScalar):
-        if x.value is None:
-            raise LookupError
-        return x.value
-    if isinstance(x, list):
-        return [_replace_values(e) for e in x]
-    if isinstance(x, tuple):
-        return tuple(_replace_values(e) for e in x)
-    return x
 
 
 def _attach_values(func, args, kwargs, result):
@@ -43,8 +26,8 @@ def _attach_values(func, args, kwargs, result):
     if not need:
         return
     try:
-        vargs = _replace_values(list(args))
-        vkw = {k: _replace_values(v) for k, v in kwargs.items()}
+        vargs = known_values(list(args))
+        vkw = {k: known_values(v) for k, v in kwargs.items()}
     except LookupError:
         return
     with np.errstate(all="ignore"):

@@ -9,7 +9,6 @@ follow the values in local mode, and constant exact zeros cut products (``0 * x`
 from __future__ import annotations
 
 import numbers
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +23,7 @@ from ._derivatives import (
     rule_of,
     ufunc_name,
 )
+from ._dtypes import kind_of, result_dtype
 from ._errors import BUFFER_HINT, TracingError, unsupported_error
 from ._session import Session
 from ._sets import EMPTY, _size, broadcast_map, empty_sets, self_pairs, take_rows, union_pieces
@@ -45,30 +45,10 @@ def _densify_sparse(x):
 
 
 
-_DTYPE_CACHE: dict[tuple, Any] = {}
-
-
-def _probe(x):
-    if isinstance(x, TracedArray):
-        return np.ones((), x._dtype)
-    if isinstance(x, (bool, int, float, complex)):
-        return x
-    a = np.asarray(x)
-    return np.ones((), a.dtype)
-
-
 def result_dtypes(ufunc, ops):
-    key = (ufunc,) + tuple(type(o) if isinstance(o, (bool, int, float, complex))
-                           else (o._dtype if isinstance(o, TracedArray) else np.asarray(o).dtype)
-                           for o in ops)
-    r = _DTYPE_CACHE.get(key)
-    if r is None:
-        with np.errstate(all="ignore"):
-            out = ufunc(*[_probe(o) for o in ops])
-        r = tuple(np.asarray(o).dtype for o in out) if isinstance(out, tuple) else \
-            np.asarray(out).dtype
-        _DTYPE_CACHE[key] = r
-    return r
+    """numpy's result dtype (a tuple for several outputs) of ``ufunc`` on the operands."""
+    return result_dtype(ufunc, *(o._dtype if isinstance(o, TracedArray) else kind_of(o)
+                                 for o in ops))
 
 
 def elementwise_sets(session: Session, rule, ops, out_shape):
@@ -176,14 +156,12 @@ def _single_ufunc(ufunc, rule, ops, session, out_index):
         val = None if val is None else val[out_index]
     if val is not None:
         val = np.asarray(val)
-    if ufunc in SELECTING and all(values_of(o) is not None for o in ops):
-        # local mode: the output follows the larger (or smaller) operand; ties take both
+    wins = SELECTING.get(ufunc)
+    if wins is not None and all(values_of(o) is not None for o in ops):
+        # local mode: the output follows the operand that wins; ties take both
         va, vb = (np.asarray(values_of(o)) for o in ops)
         with np.errstate(invalid="ignore"):
-            if ufunc in (np.maximum, np.fmax):
-                masks = [~(vb > va), ~(va > vb)]
-            else:
-                masks = [~(vb < va), ~(va < vb)]
+            masks = [~wins(vb, va), ~wins(va, vb)]
         g, h = select_sets(session, ops, masks, out_shape)
     else:
         g, h = elementwise_sets(session, rule, ops, out_shape)

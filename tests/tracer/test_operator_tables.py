@@ -192,6 +192,56 @@ def test_every_table_row_has_a_rule_shape():
         assert reason and key[1] in UNARY_FLAGS + BINARY_FLAGS
 
 
+# ------------------------------------------------- the operator and selection tables
+#: operands of each dtype for the operator rows (numpy rejects some: then both must)
+_OPERANDS = {"float": (np.array([0.7, -1.5, 2.0]), np.array([1.3, 0.5, -2.0])),
+             "int": (np.array([3, -4, 7]), np.array([2, 5, 1])),
+             "bool": (np.array([True, False, True]), np.array([False, False, True]))}
+
+
+def _result(f, *args):
+    try:
+        with np.errstate(all="ignore"):
+            return f(*args)
+    except TypeError as e:
+        return type(e)
+
+
+@pytest.mark.parametrize("name", sorted(D.OPERATORS))
+def test_operator_rows_name_the_ufunc_python_calls(name):
+    """Each row: Python's operator on numpy arrays is the row's ufunc (values, or numpy's
+    TypeError for the same dtypes), and the ufunc has a derivative rule (or is a product)."""
+    pyop, ufunc, form = D.OPERATORS[name]
+    assert form in (D.BINARY, D.COMPARISON, D.UNARY)
+    assert (ufunc.nin == 1) == (form == D.UNARY)
+    assert ufunc in D.PRODUCT_UFUNCS or ufunc in D.MULTI_OUTPUT_RULES \
+        or D.rule_of(ufunc) is not None
+    for a, b in _OPERANDS.values():
+        if ufunc in D.PRODUCT_UFUNCS:
+            np.testing.assert_array_equal(pyop(a, b), np.matmul(a, b))
+            continue
+        args = (a,) if ufunc.nin == 1 else (a, b)
+        got, want = _result(pyop, *args), _result(ufunc, *args)
+        if isinstance(want, type):
+            assert got is want or issubclass(got, TypeError), name
+        else:
+            for g, w in zip(*((got, want) if isinstance(want, tuple) else ((got,), (want,)))):
+                np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+@pytest.mark.parametrize("ufunc", sorted(D.SELECTING, key=lambda u: u.__name__),
+                         ids=lambda u: u.__name__)
+def test_selecting_rows_say_which_operand_the_result_is(ufunc):
+    """Where one operand wins by the row's comparison, the result is that operand."""
+    wins = D.SELECTING[ufunc]
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(-3, 4, 50).astype(float), rng.integers(-3, 4, 50).astype(float)
+    r = ufunc(a, b)
+    np.testing.assert_array_equal(r[wins(a, b)], a[wins(a, b)])
+    np.testing.assert_array_equal(r[wins(b, a)], b[wins(b, a)])
+    assert (a == b).any() and wins(a, b).any() and wins(b, a).any()
+
+
 # ---------------------------------------------------------------- JAX primitive rules
 jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402

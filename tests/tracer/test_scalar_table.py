@@ -9,12 +9,11 @@ pairs. The operators (``+``, ``*``, ...) are checked the same way.
 """
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 import pytest
 
 import tracer  # noqa: F401  (installs the operators and numpy handlers)
+from tracer import _derivatives as D
 from tracer._array import TracedArray
 from tracer._construct import scalar_to_array
 from tracer._derivatives import BINARY_RULES, UNARY_RULES, _load_scipy_special
@@ -44,12 +43,16 @@ def _values(ufunc):
 
 
 def _scalar(deps, pairs, value, session):
+    """A traced scalar of the dtype numpy gives ``value`` (its value only in local mode)."""
+    dtype = np.asarray(value).dtype
+    value = dtype.type(value) if dtype.kind == "b" else value  # (bools are held as numpy's)
     return TracedScalar(frozenset(deps), frozenset(pairs) if session.hessian else None,
-                        value if session.local else None, session)
+                        value if session.local else None, session, dtype)
 
 
 def _summary(r, session):
-    """(first-order set, pair set, value) of a scalar result, a traced array or a number."""
+    """(first-order set, pair set, value, dtype) of a scalar result, a traced array or a
+    number."""
     if isinstance(r, TracedArray):
         r._sync()
         ptr, idx = r._g
@@ -59,10 +62,11 @@ def _summary(r, session):
             hp, hi = r._h
             pairs = set(hi[hp[0]:hp[1]].tolist())
         value = None if r._val is None else np.asarray(r._val).reshape(-1)[0].item()
-        return deps, pairs, value
+        return deps, pairs, value, r._dtype
     if isinstance(r, TracedScalar):
-        return set(r.deps), set(r.pairs or ()), r.value
-    return set(), set(), np.asarray(r).item()
+        return set(r.deps), set(r.pairs or ()), r.value, r.dtype
+    # a plain value: Python floats and ints stand for every float and integer dtype
+    return set(), set(), np.asarray(r).item(), np.asarray(r).dtype.kind
 
 
 def _same(got, want):
@@ -72,18 +76,40 @@ def _same(got, want):
         assert got[2] is None and want[2] is None, f"values differ: {got[2]} != {want[2]}"
     else:
         assert np.isclose(got[2], want[2], equal_nan=True), f"{got[2]} != {want[2]}"
+    if isinstance(got[3], str) or isinstance(want[3], str):
+        got_kind, want_kind = (getattr(d, "kind", d).replace("u", "i") for d in got[3:] + want[3:])
+        assert got_kind == want_kind, f"dtype kinds differ: {got[3]} != {want[3]}"
+    else:
+        assert got[3] == want[3], f"dtypes differ: {got[3]} != {want[3]}"
 
 
 def _as_array(x, session):
     return scalar_to_array(x, session) if isinstance(x, TracedScalar) else x
 
 
+def _outcome(f, operands):
+    try:
+        return f(*operands)
+    except Exception as e:  # noqa: BLE001 (compared by type)
+        return e
+
+
 def _check(f, operands, session):
-    """``f`` on the scalar operands against ``f`` on 0-d traced arrays of the same."""
+    """``f`` on the scalar operands against ``f`` on 0-d traced arrays of the same: the
+    same sets, values and dtypes, or the same exception type (numpy's, ``float & float``)."""
     with numpy_patched(session):
-        got = _summary(f(*operands), session)
-        want = _summary(f(*[_as_array(x, session) for x in operands]), session)
-    _same(got, want)
+        got = _outcome(f, operands)
+        want = _outcome(f, [_as_array(x, session) for x in operands])
+    if isinstance(want, Exception):
+        assert type(got) is type(want), f"{got!r} != {want!r}"
+        return
+    assert not isinstance(got, Exception), f"the array path gave a result, scalars {got!r}"
+    if isinstance(want, tuple):  # divmod
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for g, w in zip(got, want):
+            _same(_summary(g, session), _summary(w, session))
+    else:
+        _same(_summary(got, session), _summary(want, session))
 
 
 def _operand_sets(session, values):
@@ -101,17 +127,10 @@ def _operand_sets(session, values):
 SESSIONS = [(hessian, mode) for hessian in (False, True) for mode in ("global", "local")]
 
 
-def _float_loops(ufunc) -> bool:
-    # in global mode an operand's dtype is float: integer-only ufuncs have no loop for it
-    return isinstance(_values(ufunc)[0], float) and isinstance(_values(ufunc)[-1], float)
-
-
 @pytest.mark.parametrize("hessian,mode", SESSIONS)
 @pytest.mark.parametrize("ufunc", sorted(BINARY_RULES, key=lambda u: u.__name__),
                          ids=lambda u: u.__name__)
 def test_binary_rules_scalar_matches_array(ufunc, hessian, mode):
-    if mode == "global" and not _float_loops(ufunc):
-        pytest.skip("integer-only ufunc: a global-mode operand has no integer dtype")
     session = Session(N, hessian, mode)
     for operands in _operand_sets(session, _values(ufunc)):
         _check(ufunc, operands, session)
@@ -121,26 +140,31 @@ def test_binary_rules_scalar_matches_array(ufunc, hessian, mode):
 @pytest.mark.parametrize("ufunc", sorted(UNARY_RULES, key=lambda u: u.__name__),
                          ids=lambda u: u.__name__)
 def test_unary_rules_scalar_matches_array(ufunc, hessian, mode):
-    if mode == "global" and not _float_loops(ufunc):
-        pytest.skip("integer-only ufunc: a global-mode operand has no integer dtype")
     session = Session(N, hessian, mode)
     (v,) = _values(ufunc)
     _check(ufunc, (_scalar({0, 2}, {_key(0, 2)}, v, session),), session)
 
 
-OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv,
-             operator.mod, operator.pow, operator.lt, operator.le, operator.gt, operator.ge,
-             operator.eq, operator.ne, operator.neg, operator.pos, operator.abs]
+#: every row of the operator table but the product (numpy's scalars have no ``@``)
+OPERATORS = {name: (pyop, ufunc) for name, (pyop, ufunc, _) in D.OPERATORS.items()
+             if ufunc not in D.PRODUCT_UFUNCS}
+#: operand values of each dtype
+DTYPE_VALUES = {"float": (0.7, 1.3), "int": (3, 5), "bool": (True, False)}
 
 
 @pytest.mark.parametrize("hessian,mode", SESSIONS)
-@pytest.mark.parametrize("op", OPERATORS, ids=lambda op: op.__name__)
-def test_operators_scalar_matches_array(op, hessian, mode):
+@pytest.mark.parametrize("dtype", sorted(DTYPE_VALUES))
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_operators_scalar_matches_array(name, dtype, hessian, mode):
+    """Every operator of the table, on scalars of every dtype (numpy's errors included)."""
     session = Session(N, hessian, mode)
-    if op in (operator.neg, operator.pos, operator.abs):
-        _check(op, (_scalar({0, 2}, {_key(0, 2)}, -0.7, session),), session)
+    op, ufunc = OPERATORS[name]
+    values = DTYPE_VALUES[dtype]
+    if ufunc.nin == 1:
+        for v in values:
+            _check(op, (_scalar({0, 2}, {_key(0, 2)}, v, session),), session)
         return
-    for operands in _operand_sets(session, (0.7, 1.3)):
+    for operands in _operand_sets(session, values):
         _check(op, operands, session)
 
 
