@@ -25,6 +25,16 @@ def missing_out_argument(f: Callable, given: int) -> bool:
     return len(required) == given + 1
 
 
+def missing_out_error(call: str, inplace_call: str, example: str) -> SparseADError:
+    """The error for an in-place function called without its output buffer
+    (:func:`missing_out_argument`): ``call`` is how it was called, ``inplace_call`` how it
+    looks, ``example`` an ``out=`` that fits."""
+    name = call.split("(", 1)[0]
+    return SparseADError(
+        f"{name} needs one more positional argument than {call} gives it: it looks like an "
+        f"in-place function {inplace_call}. Pass out= ({example}); its values are ignored")
+
+
 def inplace_to_outofplace(f: Callable, template: Any, library: str) -> Callable:
     """Wrap an in-place ``f(out, x, *args)`` as ``f(x, *args) -> out`` (numpy backends).
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._backend_resolution import array_library, array_namespace, resolve_backend
 from ._errors import SparseADError
-from ._inplace import missing_out_argument
+from ._inplace import missing_out_argument, missing_out_error
 from ._points import as_point
 from .hessian import SparseHessian, prepare_hessian
 from .jacobian import SparseJacobian, prepare_jacobian
@@ -155,11 +155,9 @@ def ode_jacobian(fun: Callable, t0: float, y0: Any, *, backend: Any = "fd",
                                     sparsity_from=twin, **options)
     except TypeError as exc:
         if out is None and missing_out_argument(fun, 2 + len(args)):
-            raise SparseADError(
-                "fun needs one more positional argument than fun(t, y, *args) gives it: it "
-                "looks like an in-place right-hand side fun(out, t, y, *args). Pass out= "
-                "(an array of y's shape, e.g. out=np.zeros_like(y0)); its values are "
-                "ignored") from exc
+            raise missing_out_error("fun(t, y, *args)", "fun(out, t, y, *args)",
+                                    "an array of y's shape, e.g. out=np.zeros_like(y0)"
+                                    ) from exc
         raise
     return ODEJacobian(prepared, library, y0.dtype, tuple(args))
 

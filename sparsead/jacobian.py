@@ -16,7 +16,7 @@ from ._choose_coloring import (
     jacobian_product_kinds,
 )
 from ._errors import SparseADError
-from ._inplace import inplace_to_outofplace, missing_out_argument
+from ._inplace import inplace_to_outofplace, missing_out_argument, missing_out_error
 from ._local import LocalPatterns
 from ._output_shape import infer_output_shape
 from ._pattern import as_pattern, detect_jacobian
@@ -243,11 +243,9 @@ def prepare_jacobian(f: Callable, x: Any, *, backend: Any = "fd", args: tuple = 
                 ctx = be.prepare(f_eval, x, args, kinds=kinds)
             except TypeError as exc:
                 if out is None and missing_out_argument(f, 1 + len(args)):
-                    raise SparseADError(
-                        "f needs one more positional argument than f(x, *args) gives it: "
-                        "it looks like an in-place function f(out, x, *args). Pass out= "
-                        "(an array of f's output shape, e.g. out=np.zeros(m)); its values "
-                        "are ignored") from exc
+                    raise missing_out_error(
+                        "f(x, *args)", "f(out, x, *args)",
+                        "an array of f's output shape, e.g. out=np.zeros(m)") from exc
                 raise
         out_shape = be.output_shape(ctx)
         if out_shape is None:
