@@ -130,3 +130,30 @@ def test_hessian_coloring_is_the_documented_choice(P, problem):
                                  coloring=problem)
     want = coloring.color(S, problem, coloring.BEST_ORDERS, improve=0, effort=1.0, seed=1)
     assert_same_coloring(H.coloring, want)
+
+
+def test_hessian_and_bicoloring_improvements_ignore_the_clock(monkeypatch):
+    """The effort budget reaches the star/acyclic and bicolor improvements: with hours
+    passing between clock readings they still give the calm run's colorings (a time
+    budget would stop them at once), which are the documented calls of coloring.color."""
+    import itertools
+    import time
+
+    H = sp.csr_array(np.random.default_rng(0).random((200, 200)) < 0.02)
+    H = (H + H.T + sp.eye_array(200)).astype(bool).tocsr()
+    J = sp.csr_array(np.random.default_rng(1).random((120, 100)) < 0.04)
+    J[0] = J[:, -1] = True
+
+    def choose():
+        return (sparsead._choose_coloring.choose_hessian_coloring(
+                    H, {"problem": "acyclic", "improve": 20}).coloring,
+                prepared_coloring(J, "bidirectional", BOTH))
+
+    calm = choose()
+    assert_same_coloring(calm[0], coloring.color(H, "acyclic", coloring.BEST_ORDERS,
+                                                 **IMPROVE))
+    assert_same_coloring(calm[1], reference_jacobian_coloring(J, "bidirectional"))
+    ticks = itertools.count()
+    monkeypatch.setattr(time, "perf_counter", lambda: 3600.0 * next(ticks))
+    for got, want in zip(choose(), calm):
+        assert_same_coloring(got, want)
