@@ -40,6 +40,7 @@ from coloring.symmetric._graph import (
     KernelRun,
     SymmetricGraph,
     as_limit,
+    list_walk_count,
     smallest_free_color,
 )
 
@@ -76,10 +77,10 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_co
     of edges in a union-find forest; ``visit_v/visit_w[root]`` record from which vertex
     and neighbor a tree was first reached while coloring the current vertex. ``work``
     counts what the pass visits: per vertex one plus its three scans of its adjacency,
-    and the length of every per-vertex list it walks (the cycle test, where a
-    union-find lookup counts as one, and the search for the tree to merge with). The
-    pass stops (``stopped`` is ``TOO_MANY_COLORS`` or ``OVER_BUDGET``, the colors are
-    then partial) before a vertex takes a color ``>= max_colors`` or before a step that
+    and every per-vertex list it walks (the cycle test, with its union-find lookups,
+    and the search for the tree to merge with), one per ``LIST_ENTRIES_PER_COUNT``
+    entries (:func:`list_walk_count`). The pass stops (``stopped`` is
+    ``TOO_MANY_COLORS`` or ``OVER_BUDGET``, the colors are then partial) before a vertex takes a color ``>= max_colors`` or before a step that
     would take ``work`` past ``work_limit``.
     """
     n = indptr.size - 1
@@ -113,9 +114,10 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_co
             w = indices[p]
             if w == v or color[w] < 0:
                 continue
-            if work + nent[w] > work_limit:
+            cost = list_walk_count(nent[w])
+            if work + cost > work_limit:
                 return color, work, OVER_BUDGET
-            work += nent[w]
+            work += cost
             for t in range(indptr[w], indptr[w] + nent[w]):
                 cx = ent_color[t]
                 if forbidden[cx] != v:
@@ -137,9 +139,10 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_co
             d = color[w]
             e = edge_of_pos[p]
             # the search for w's tree of color c below walks at most w's list
-            if work + nent[w] > work_limit:
+            cost = list_walk_count(nent[w])
+            if work + cost > work_limit:
                 return color, work, OVER_BUDGET
-            work += nent[w]
+            work += cost
             # grow the two-colored star around v: edges to neighbors of one color
             if first_v[d] != v:
                 first_v[d] = v

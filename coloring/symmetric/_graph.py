@@ -30,6 +30,20 @@ def smallest_free_color(forbidden, v):
     return c
 
 
+#: The kernels count a walk of a per-vertex list one per this many entries: a list is
+#: contiguous (8 int64 entries to a 64-byte cache line), where each adjacency position
+#: reads scattered arrays at the neighbor (its color, list length, marks), so an entry
+#: costs a fraction of a position. Counted one per entry, the count of a pattern with
+#: many colors (long lists) would run ahead of its cost by several times.
+LIST_ENTRIES_PER_COUNT = 8
+
+
+@njit(cache=True)
+def list_walk_count(length):
+    """What a walk of a per-vertex list of ``length`` entries counts."""
+    return (length + LIST_ENTRIES_PER_COUNT - 1) // LIST_ENTRIES_PER_COUNT
+
+
 #: ``work_limit`` of a kernel pass without a budget (and ``max_colors`` without a cap).
 NO_LIMIT = np.iinfo(np.int64).max
 

@@ -30,6 +30,7 @@ from coloring.symmetric._graph import (
     KernelRun,
     SymmetricGraph,
     as_limit,
+    list_walk_count,
     smallest_free_color,
 )
 
@@ -53,10 +54,11 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_color
     Returns ``(color, star_of_edge, hub, work, stopped)``: colors start at 0,
     ``star_of_edge[e]`` is the star of edge ``e`` and ``hub[s]`` the hub vertex of star
     ``s`` (``TRIVIAL`` for a star that is a single edge). ``work`` counts what the pass
-    visits: per vertex one plus its two scans of its adjacency, and the length of every
-    per-vertex list it walks (the Case 1 and Case 2 tests, the star lookup). The pass
-    stops (``stopped`` is ``TOO_MANY_COLORS`` or ``OVER_BUDGET``, the other outputs are
-    then partial) before a vertex takes a color ``>= max_colors`` or before a step that
+    visits: per vertex one plus its two scans of its adjacency, and every per-vertex
+    list it walks (the Case 1 and Case 2 tests, the star lookup), one per
+    ``LIST_ENTRIES_PER_COUNT`` entries (:func:`list_walk_count`). The pass stops
+    (``stopped`` is ``TOO_MANY_COLORS`` or ``OVER_BUDGET``, the other outputs are then
+    partial) before a vertex takes a color ``>= max_colors`` or before a step that
     would take ``work`` past ``work_limit``.
     """
     n = indptr.size - 1
@@ -95,7 +97,9 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_color
                 # in q's (w's) per-vertex list, which is bounded by the number of colors
                 # where the adjacency is not: a dense row would make this quadratic.
                 q = first_w[d]
-                cost = nent[w] + (nent[q] if treated[q] != v else 0)
+                cost = list_walk_count(nent[w])
+                if treated[q] != v:
+                    cost += list_walk_count(nent[q])
                 if work + cost > work_limit:
                     return color, star_of_edge, hub[:0].copy(), work, OVER_BUDGET
                 work += cost
@@ -112,9 +116,10 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_color
                 first_p[d] = p
                 # Case 2: if w is a leaf of a star whose hub x has color c, then v with
                 # color c would make the two-colored path v-w-x-(other leaf).
-                if work + nent[w] > work_limit:
+                cost = list_walk_count(nent[w])
+                if work + cost > work_limit:
                     return color, star_of_edge, hub[:0].copy(), work, OVER_BUDGET
-                work += nent[w]
+                work += cost
                 for t in range(indptr[w], indptr[w] + nent[w]):
                     h = hub[ent_star[t]]
                     if h >= 0 and h != w:
@@ -132,9 +137,10 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_color
             d = color[w]
             e = edge_of_pos[p]
             # the lookup walks at most w's list
-            if work + nent[w] > work_limit:
+            cost = list_walk_count(nent[w])
+            if work + cost > work_limit:
                 return color, star_of_edge, hub[:0].copy(), work, OVER_BUDGET
-            work += nent[w]
+            work += cost
             s = _find_entry(indptr, nent, ent_color, ent_star, w, c)
             if s >= 0:
                 # w already has a neighbor of color c: w is (or now becomes) the hub
