@@ -26,7 +26,7 @@ from .symmetric._graph import (
 from .symmetric._improve import iterated_greedy_symmetric
 
 __all__ = ["color", "check", "warmup", "BEST_ORDERS", "DEFAULT_IMPROVE_ITERATIONS",
-           "IMPROVE_MIN_WORK", "DEFAULT_EFFORT"]
+           "IMPROVE_MIN_WORK", "SYMMETRIC_IMPROVE_MIN_WORK", "DEFAULT_EFFORT"]
 
 #: Orders worth trying together: ``color(A, order=BEST_ORDERS, improve=True)``.
 BEST_ORDERS: tuple[str, ...] = ("largest_first", "smallest_last", "incidence_degree",
@@ -40,8 +40,13 @@ DEFAULT_IMPROVE_ITERATIONS = 100
 #: pass they ask for, the budget only bites on large ones.
 IMPROVE_MIN_WORK = 2**25
 
+#: The same floor for star, acyclic and bicolor problems, in their kernels' counts
+#: (adjacency positions, list walks per 8 entries, see :mod:`coloring.symmetric._star`):
+#: patterns up to about 10^5 stored entries get (nearly) every pass of ``improve=20``.
+SYMMETRIC_IMPROVE_MIN_WORK = 2**24
+
 #: ``effort`` of the star, acyclic and bicolor improvements when none is given: they
-#: may count as much as the orders did (and at least :data:`IMPROVE_MIN_WORK`).
+#: may count as much as the orders did (and at least :data:`SYMMETRIC_IMPROVE_MIN_WORK`).
 DEFAULT_EFFORT = 1.0
 
 #: Work counted per vertex and per stored entry for relabeling the pattern in a round of
@@ -138,18 +143,19 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     effort : float, optional
         A deterministic budget of the improvement pass: its passes may count at most
         ``effort`` times the work counted by the orders tried, and at least
-        :data:`IMPROVE_MIN_WORK`. The result then depends on the pattern (and ``seed``)
-        only, not on the machine or its load, and the cost of the whole coloring stays
-        linear in the work of the orders. Column and row problems count adjacency
-        entries visited (the degree computation and the greedy pass of each order);
-        without ``effort`` they use ``time_limit``. Star and acyclic problems count what
-        their kernels visit (adjacency positions and the per-vertex color lists; see
-        :mod:`coloring.symmetric._star` and :mod:`coloring.symmetric._acyclic`) plus
-        the orders' scans; the random tie-breaking rounds may use half of the budget,
-        the improvement search the rest. Bicolor problems count the same on the
-        bipartite graph, plus the decompression plan of each coloring. Default for
-        those: :data:`DEFAULT_EFFORT`; they never depend on time unless ``time_limit``
-        is given.
+        :data:`IMPROVE_MIN_WORK` (star, acyclic and bicolor problems:
+        :data:`SYMMETRIC_IMPROVE_MIN_WORK`). The result then depends on the pattern
+        (and ``seed``) only, not on the machine or its load, and the cost of the whole
+        coloring stays linear in the work of the orders. Column and row problems count
+        adjacency entries visited (the degree computation and the greedy pass of each
+        order); without ``effort`` they use ``time_limit``. Star and acyclic problems
+        count what their kernels visit (adjacency positions, and the per-vertex color
+        lists one per 8 entries; see :mod:`coloring.symmetric._star` and
+        :mod:`coloring.symmetric._acyclic`) plus the orders' scans; the random
+        tie-breaking rounds may use half of the budget, the improvement search the
+        rest. Bicolor problems count the same on the bipartite graph, plus the
+        decompression plan of each coloring. Default for those: :data:`DEFAULT_EFFORT`;
+        they never depend on time unless ``time_limit`` is given.
     postprocess : bool, optional
         Bicolor problems only: drop the neutral colors (those decompression never reads;
         their rows or columns get color 0). Default True; False keeps every color of the
@@ -189,7 +195,7 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         return bicolor(P, problem, orders, seed=seed, improve=iterations,
                        time_limit=time_limit, postprocess=postprocess is not False,
                        effort=DEFAULT_EFFORT if effort is None else effort,
-                       min_work=IMPROVE_MIN_WORK)
+                       min_work=SYMMETRIC_IMPROVE_MIN_WORK)
     if postprocess:
         raise ColoringError(f"postprocess applies to the bicolor problems, not to "
                             f"problem={problem!r}")
@@ -217,7 +223,7 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     if iterations and best_k > lower:
         work_limit = None
         if effort is not None:
-            work_limit = _work_limit(effort, order_work)
+            work_limit = _work_limit(effort, order_work, IMPROVE_MIN_WORK)
         elif time_limit is None:
             time_limit = max(0.1, time.perf_counter() - start)
         improved = IMPROVEMENTS["iterated_greedy"](graph, best, iterations=iterations,
@@ -230,10 +236,10 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
                           orders_tried=tried)
 
 
-def _work_limit(effort: float, order_work: float) -> float:
+def _work_limit(effort: float, order_work: float, min_work: float) -> float:
     """What an improvement may count: ``effort`` times the orders' work, and at least
-    :data:`IMPROVE_MIN_WORK`."""
-    return max(float(IMPROVE_MIN_WORK), effort * order_work)
+    ``min_work``."""
+    return max(float(min_work), effort * order_work)
 
 
 def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], seed: Any,
@@ -272,7 +278,7 @@ def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], see
     # ``lower`` is a clique found greedily: usually far from the optimum, so the
     # improvement runs whenever more than 2 colors are used
     if iterations and best_k > max(2, lower):
-        work_limit = _work_limit(effort, order_work)
+        work_limit = _work_limit(effort, order_work, SYMMETRIC_IMPROVE_MIN_WORK)
         # first a few restarts of the orders with random tie-breaking (up to half the
         # budget), then the improvement search from the best coloring so far
         t0 = time.perf_counter()

@@ -346,7 +346,8 @@ def _hessian_coloring(P: sp.csr_array, coloring: Any):
     if isinstance(coloring, str) and coloring in _SYMMETRIC:
         problem, coloring = coloring, None
     # No improvement pass by default: it would cost as much again as the orders (its
-    # ``effort`` budget), and far more on small patterns (``coloring.IMPROVE_MIN_WORK``);
+    # ``effort`` budget), and more on small patterns (its floor,
+    # ``coloring._api.SYMMETRIC_IMPROVE_MIN_WORK``);
     # ``coloring={"improve": 20}`` asks for it (deterministic, as for Jacobians).
     opts = coloring_options(coloring, default_improve=0)
     problem = opts.pop("problem", problem)

@@ -80,8 +80,9 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_co
     and every per-vertex list it walks (the cycle test, with its union-find lookups,
     and the search for the tree to merge with), one per ``LIST_ENTRIES_PER_COUNT``
     entries (:func:`list_walk_count`). The pass stops (``stopped`` is
-    ``TOO_MANY_COLORS`` or ``OVER_BUDGET``, the colors are then partial) before a vertex takes a color ``>= max_colors`` or before a step that
-    would take ``work`` past ``work_limit``.
+    ``TOO_MANY_COLORS`` or ``OVER_BUDGET``, the colors are then partial) before a
+    vertex takes a color ``>= max_colors`` or before a step that would take ``work``
+    past ``work_limit``.
     """
     n = indptr.size - 1
     color = np.full(n, -1, np.int64)

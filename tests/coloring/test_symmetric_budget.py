@@ -254,7 +254,7 @@ def test_symmetric_improvement_stays_within_effort(monkeypatch, problem, effort)
         spent["search"] = (work, kwargs["work_limit"])
         return best, work
 
-    monkeypatch.setattr(_api, "IMPROVE_MIN_WORK", 0)
+    monkeypatch.setattr(_api, "SYMMETRIC_IMPROVE_MIN_WORK", 0)
     monkeypatch.setattr(_api, "_tie_break_restarts", spy_restarts)
     monkeypatch.setattr(_api, "iterated_greedy_symmetric", spy_search)
     result = coloring.color(P, problem, orders, improve=True, seed=1, effort=effort)
