@@ -16,11 +16,17 @@ from ._orderings import GRAPH_ORDERINGS, ORDER_NAMES, ORDERINGS, NeighborhoodGra
 from ._pattern import as_pattern, is_symmetric_pattern, transpose_pattern
 from ._result import PROBLEMS, ColoringResult
 from ._small import COMPILE_MIN_SIZE, first_conflict, is_small
-from .symmetric._coloring import check_symmetric, color_symmetric
-from .symmetric._graph import SymmetricGraph, UnmirroredEntryError
+from .symmetric._coloring import SYMMETRIC_PROBLEMS, check_symmetric
+from .symmetric._graph import (
+    OVER_BUDGET,
+    SymmetricGraph,
+    UnmirroredEntryError,
+    adjacency_order_work,
+)
+from .symmetric._improve import iterated_greedy_symmetric
 
 __all__ = ["color", "check", "warmup", "BEST_ORDERS", "DEFAULT_IMPROVE_ITERATIONS",
-           "IMPROVE_MIN_WORK"]
+           "IMPROVE_MIN_WORK", "SYMMETRIC_IMPROVE_MIN_WORK", "DEFAULT_EFFORT"]
 
 #: Orders worth trying together: ``color(A, order=BEST_ORDERS, improve=True)``.
 BEST_ORDERS: tuple[str, ...] = ("largest_first", "smallest_last", "incidence_degree",
@@ -33,6 +39,21 @@ DEFAULT_IMPROVE_ITERATIONS = 100
 #: (column and row problems): patterns up to a few hundred thousand nonzeros get every
 #: pass they ask for, the budget only bites on large ones.
 IMPROVE_MIN_WORK = 2**25
+
+#: The same floor for star, acyclic and bicolor problems, in their kernels' counts
+#: (adjacency positions, list walks per 8 entries, see :mod:`coloring.symmetric._star`):
+#: patterns up to about 10^5 stored entries get (nearly) every pass of ``improve=20``.
+SYMMETRIC_IMPROVE_MIN_WORK = 2**24
+
+#: ``effort`` of the star, acyclic and bicolor improvements when none is given: they
+#: may count as much as the orders did (and at least :data:`SYMMETRIC_IMPROVE_MIN_WORK`).
+DEFAULT_EFFORT = 1.0
+
+#: Work counted per vertex and per stored entry for relabeling the pattern in a round of
+#: random tie-breaking: index arrays, a row permutation and a canonical copy, several
+#: linear passes with scattered reads, which cost about as much as 8 of the kernels'
+#: visits each.
+RELABEL_WORK = 8
 
 _SYMMETRIC = ("star", "acyclic")
 
@@ -57,6 +78,13 @@ def _improve_iterations(improve: bool | int) -> int:
     if isinstance(improve, (int, np.integer)) and improve >= 0:
         return int(improve)
     raise ColoringError(f"improve must be a bool or a number of passes >= 0, got {improve!r}")
+
+
+def _check_effort(effort: Any) -> float:
+    if isinstance(effort, bool) or not isinstance(effort, (int, float, np.integer,
+                                                            np.floating)) or not effort >= 0:
+        raise ColoringError(f"effort must be a number >= 0, got {effort!r}")
+    return float(effort)
 
 
 def _bipartite_graph(P: sp.csr_array, problem: str) -> NeighborhoodGraph:
@@ -99,25 +127,35 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         Run an improvement pass on the kept coloring for up to this many passes (``True``:
         100), stopping early at the lower bound. Column and row problems: Culberson's
         iterated greedy (also stops after 20 passes without progress). Star and acyclic
-        problems: first ``improve // 10`` rounds (at most half the time) of the orders
+        problems: first ``improve // 10`` rounds (at most half the budget) of the orders
         within one color of the best, recomputed with random tie-breaking, then greedy
         re-runs on class-grouped and perturbed orders (:mod:`coloring.symmetric._improve`);
         bicolor problems: the moves of :data:`coloring._bicolor.BICOLOR_MOVES`, keeping
         the fewest products. Never increases the number of colors.
     time_limit : float, optional
-        Seconds allowed to the improvement pass (checked between passes). Default: as
-        long as the orderings took, and at least 0.1 s; no time limit when ``effort``
-        is given.
+        Seconds allowed to the improvement pass (checked between passes). Column and
+        row problems without ``effort``: default as long as the orderings took, and at
+        least 0.1 s. Otherwise no time limit unless given; a given one is an extra cap,
+        which makes the result depend on the machine and its load.
     symmetrize : bool
         Star and acyclic problems: color ``A | A.T`` instead of raising on a
         non-symmetric pattern.
     effort : float, optional
-        Column and row problems: a deterministic budget of the improvement pass. Its
-        passes may visit at most ``effort`` times the adjacency entries the orders
-        visited (the degree computation and the greedy pass of each order tried), and
-        at least :data:`IMPROVE_MIN_WORK`. The result then depends on the pattern only,
-        not on the machine or its load, and the cost of the whole coloring stays
-        linear in the work of the orders.
+        A deterministic budget of the improvement pass: its passes may count at most
+        ``effort`` times the work counted by the orders tried, and at least
+        :data:`IMPROVE_MIN_WORK` (star, acyclic and bicolor problems:
+        :data:`SYMMETRIC_IMPROVE_MIN_WORK`). The result then depends on the pattern
+        (and ``seed``) only, not on the machine or its load, and the cost of the whole
+        coloring stays linear in the work of the orders. Column and row problems count
+        adjacency entries visited (the degree computation and the greedy pass of each
+        order); without ``effort`` they use ``time_limit``. Star and acyclic problems
+        count what their kernels visit (adjacency positions, and the per-vertex color
+        lists one per 8 entries; see :mod:`coloring.symmetric._star` and
+        :mod:`coloring.symmetric._acyclic`) plus the orders' scans; the random
+        tie-breaking rounds may use half of the budget, the improvement search the
+        rest. Bicolor problems count the same on the bipartite graph, plus the
+        decompression plan of each coloring. Default for those: :data:`DEFAULT_EFFORT`;
+        they never depend on time unless ``time_limit`` is given.
     postprocess : bool, optional
         Bicolor problems only: drop the neutral colors (those decompression never reads;
         their rows or columns get color 0). Default True; False keeps every color of the
@@ -150,15 +188,20 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         raise ColoringError(f"unknown problem {problem!r}; use one of {PROBLEMS}")
     orders = _normalize_orders(order)
     iterations = _improve_iterations(improve)
+    if effort is not None:
+        effort = _check_effort(effort)
     P = as_pattern(A)
     if problem in BICOLOR_PROBLEMS:
         return bicolor(P, problem, orders, seed=seed, improve=iterations,
-                       time_limit=time_limit, postprocess=postprocess is not False)
+                       time_limit=time_limit, postprocess=postprocess is not False,
+                       effort=DEFAULT_EFFORT if effort is None else effort,
+                       min_work=SYMMETRIC_IMPROVE_MIN_WORK)
     if postprocess:
         raise ColoringError(f"postprocess applies to the bicolor problems, not to "
                             f"problem={problem!r}")
     if problem in _SYMMETRIC:
-        return _color_symmetric(P, problem, orders, seed, symmetrize, iterations, time_limit)
+        return _color_symmetric(P, problem, orders, seed, symmetrize, iterations, time_limit,
+                                DEFAULT_EFFORT if effort is None else effort)
 
     graph = _bipartite_graph(P, problem)
     # lower bound: all columns of a row (rows of a column) need distinct colors
@@ -180,9 +223,7 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     if iterations and best_k > lower:
         work_limit = None
         if effort is not None:
-            if not effort >= 0:
-                raise ColoringError(f"effort must be a number >= 0, got {effort!r}")
-            work_limit = max(float(IMPROVE_MIN_WORK), effort * order_work)
+            work_limit = _work_limit(effort, order_work, IMPROVE_MIN_WORK)
         elif time_limit is None:
             time_limit = max(0.1, time.perf_counter() - start)
         improved = IMPROVEMENTS["iterated_greedy"](graph, best, iterations=iterations,
@@ -195,9 +236,16 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
                           orders_tried=tried)
 
 
+def _work_limit(effort: float, order_work: float, min_work: float) -> float:
+    """What an improvement may count: ``effort`` times the orders' work, and at least
+    ``min_work``."""
+    return max(float(min_work), effort * order_work)
+
+
 def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], seed: Any,
                      symmetrize: bool, iterations: int = 0,
-                     time_limit: float | None = None) -> ColoringResult:
+                     time_limit: float | None = None,
+                     effort: float = DEFAULT_EFFORT) -> ColoringResult:
     m, n = P.shape
     if m != n:
         raise ColoringError(f"problem={problem!r} needs a square symmetric pattern, "
@@ -215,61 +263,85 @@ def _color_symmetric(P: sp.csr_array, problem: str, orders: tuple[str, ...], see
                 f"or use problem='column'") from None
         P = as_pattern(P + P.T)
         graph = SymmetricGraph(P.indptr, P.indices)
+    strategy = SYMMETRIC_PROBLEMS[problem]
     lower = clique_lower_bound(P.indptr, P.indices)
     best, best_k, best_name, best_perm, tried = None, None, "", None, {}
-    start = time.perf_counter()
+    order_work = 0
     for name in orders:
         perm = ORDERINGS[name](P.indptr, P.indices, seed)
-        plan = color_symmetric(P.indptr, P.indices, problem, perm, graph=graph)
-        k = int(plan.ncolors)
+        run = strategy.kernel(graph, perm)
+        order_work += adjacency_order_work(name, graph.n, graph.nnz) + run.work
+        k = _ncolors(strategy.colors_of(run.result))
         tried[name] = k
         if best_k is None or k < best_k:
-            best, best_k, best_name, best_perm = plan, k, name, perm
+            best, best_k, best_name, best_perm = run.result, k, name, perm
     # ``lower`` is a clique found greedily: usually far from the optimum, so the
     # improvement runs whenever more than 2 colors are used
     if iterations and best_k > max(2, lower):
-        if time_limit is None:
-            time_limit = max(0.1, time.perf_counter() - start)
+        work_limit = _work_limit(effort, order_work, SYMMETRIC_IMPROVE_MIN_WORK)
         # first a few restarts of the orders with random tie-breaking (up to half the
         # budget), then the improvement search from the best coloring so far
         t0 = time.perf_counter()
         # orders far behind the best rarely win with other ties: restart the close ones
         close = tuple(name for name in orders if tried[name] <= best_k + 1)
-        restart = _tie_break_restarts(P, problem, close, graph, seed,
-                                      rounds=max(1, iterations // 10), time_limit=time_limit / 2)
-        if restart is not None and restart[0].ncolors < best_k:
-            best, best_k, best_perm = restart[0], int(restart[0].ncolors), restart[1]
+        restart, spent = _tie_break_restarts(
+            P, problem, close, graph, seed, rounds=max(1, iterations // 10),
+            work_limit=work_limit / 2, below=best_k,
+            time_limit=None if time_limit is None else time_limit / 2)
+        if restart is not None:
+            best, best_perm = restart
+            best_k = _ncolors(strategy.colors_of(best))
             best_name += "+tie_breaks"
-        left = max(time_limit - (time.perf_counter() - t0), 0.0)
+        left = (None if time_limit is None
+                else max(time_limit - (time.perf_counter() - t0), 0.0))
         # the improvement search starts from the best coloring and keeps the best seen
         # (that coloring included), so it never adds colors
-        improved = color_symmetric(P.indptr, P.indices, problem, best_perm,
-                                          improve=iterations, time_limit=left,
-                                          seed=seed, graph=graph)
-        if improved.ncolors < best_k:
+        improved, _ = iterated_greedy_symmetric(
+            graph, best_perm, best, strategy.kernel, strategy.colors_of,
+            iterations=iterations, time_limit=left, seed=seed,
+            work_limit=work_limit - spent)
+        if _ncolors(strategy.colors_of(improved)) < best_k:
             best, best_name = improved, best_name + "+iterated_greedy"
-    return ColoringResult(P, best.colors, problem, order=best_name, plan=best,
+    plan = strategy.plan(graph, best)
+    return ColoringResult(P, plan.colors, problem, order=best_name, plan=plan,
                           lower_bound=lower, orders_tried=tried)
 
 
+def _ncolors(colors: np.ndarray) -> int:
+    return int(colors.max()) + 1 if colors.size else 0
+
+
 def _tie_break_restarts(P: sp.csr_array, problem: str, orders: tuple[str, ...],
-                        graph: Any, seed: Any, *, rounds: int, time_limit: float):
-    """Best ``(plan, order)`` of the orders recomputed with random tie-breaking, or None.
+                        graph: Any, seed: Any, *, rounds: int,
+                        work_limit: float | None = None, below: int | None = None,
+                        time_limit: float | None = None) -> tuple[Any, int]:
+    """Best ``(kernel result, order)`` of the orders recomputed with random tie-breaking
+    (None if none has fewer than ``below`` colors), and the work counted.
 
     The degree-based orders break ties by vertex number, and star/acyclic colorings are
     sensitive to it: on bcsstk15 smallest-last gives 24 to 27 acyclic colors over random
     relabelings (27 as numbered), where ColPack's tie-breaking gets 25. Each round
     relabels the vertices at random, computes every order on the relabeled pattern and
     maps it back, so only the ties are broken differently. Deterministic for a given
-    ``seed``; stops after ``rounds`` rounds or ``time_limit`` seconds.
+    ``seed``; stops after ``rounds`` rounds, before a step that would count more than
+    ``work_limit`` (a relabeling :data:`RELABEL_WORK` per vertex and stored entry, an
+    order :func:`adjacency_order_work`, a kernel pass what its kernel counts: a pass
+    is stopped inside its kernel), or, only if given, after ``time_limit`` seconds.
+    A pass stops as soon as it needs as many colors as the best so far (or ``below``).
     """
+    strategy = SYMMETRIC_PROBLEMS[problem]
     rng = np.random.default_rng(seed)
     n = P.shape[0]
+    limit = float("inf") if work_limit is None else float(work_limit)
+    relabel = RELABEL_WORK * (n + P.nnz)
     start = time.perf_counter()
-    best = None
+    best, best_k, work = None, below, 0
     for _ in range(rounds):
-        if time.perf_counter() - start > time_limit:
+        if time_limit is not None and time.perf_counter() - start > time_limit:
             break
+        if work + relabel > limit:
+            break
+        work += relabel
         perm = rng.permutation(n)
         inverse = np.empty(n, np.int64)
         inverse[perm] = np.arange(n)
@@ -277,11 +349,20 @@ def _tie_break_restarts(P: sp.csr_array, problem: str, orders: tuple[str, ...],
         Q = as_pattern(sp.csr_array((np.ones(P.nnz, bool), inverse[P.indices], P.indptr),
                                     shape=P.shape)[perm])
         for name in orders:
+            cost = adjacency_order_work(name, n, P.nnz)
+            if work + cost > limit:
+                return best, work
+            work += cost
             order = np.ascontiguousarray(perm[ORDERINGS[name](Q.indptr, Q.indices, seed)])
-            plan = color_symmetric(P.indptr, P.indices, problem, order, graph=graph)
-            if best is None or plan.ncolors < best[0].ncolors:
-                best = (plan, order)
-    return best
+            # only a coloring with fewer colors than the best so far is kept
+            run = strategy.kernel(graph, order, None if best_k is None else best_k - 1,
+                                  limit - work)
+            work += run.work
+            if run.stopped == OVER_BUDGET:
+                return best, work
+            if run.result is not None:
+                best, best_k = (run.result, order), _ncolors(strategy.colors_of(run.result))
+    return best, work
 
 
 def clique_lower_bound(indptr: np.ndarray, indices: np.ndarray, *, starts: int = 16,

@@ -47,7 +47,7 @@ from ._orderings import ORDERINGS
 from ._pattern import as_pattern, transpose_pattern
 from .symmetric._acyclic import AcyclicPlan
 from .symmetric._coloring import SYMMETRIC_PROBLEMS
-from .symmetric._graph import SymmetricGraph
+from .symmetric._graph import SymmetricGraph, adjacency_order_work
 from .symmetric._improve import MOVES
 from .symmetric._star import StarPlan
 
@@ -186,9 +186,23 @@ def _bipartite_order(name: str, indptr: np.ndarray, indices: np.ndarray,
     return np.ascontiguousarray(ORDERINGS[name](indptr, indices, seed)[::-1])
 
 
+def _bipartite_order_work(name: str, graph: SymmetricGraph) -> int:
+    """Work counted for a named order of the bipartite graph and its reversal."""
+    return adjacency_order_work(name, graph.n, graph.nnz) + graph.n
+
+
+#: Work counted per vertex and per stored entry of the bipartite graph for the
+#: decompression plan of a coloring (:class:`_Bicoloring`), by symmetric problem: the
+#: star plan's orientation of trivial stars, its reads and the side colors are about
+#: four linear passes; the acyclic plan's peeling of the two-colored trees about twice
+#: that.
+PLAN_WORK = {"star": 4, "acyclic": 8}
+
+
 def bicolor(P: sp.csr_array, problem: str, orders: Sequence[str], *, seed: Any = None,
             improve: int = 0, time_limit: float | None = None,
-            postprocess: bool = True) -> BicoloringResult:
+            postprocess: bool = True, effort: float = 1.0,
+            min_work: float = 0.0) -> BicoloringResult:
     """Bicolor the canonical pattern ``P`` (called by :func:`coloring.color`).
 
     Each order is applied, reversed (:func:`_bipartite_order`), to the bipartite graph;
@@ -196,6 +210,28 @@ def bicolor(P: sp.csr_array, problem: str, orders: Sequence[str], *, seed: Any =
     (after neutral colors are dropped) is kept. ``improve`` passes re-run the kernel on
     orders from the moves :data:`BICOLOR_MOVES` and keep the fewest products.
     ``postprocess=False`` keeps every color of the coloring (no neutral color dropped).
+
+    The passes have a deterministic budget: they may count ``effort`` times what the
+    orders counted, and at least ``min_work`` (:func:`bicolor_work` says what is
+    counted). ``time_limit`` (seconds), only if given, is an extra cap.
+    """
+    return bicolor_work(P, problem, orders, seed=seed, improve=improve,
+                        time_limit=time_limit, postprocess=postprocess, effort=effort,
+                        min_work=min_work)[0]
+
+
+def bicolor_work(P: sp.csr_array, problem: str, orders: Sequence[str], *, seed: Any = None,
+                 improve: int = 0, time_limit: float | None = None,
+                 postprocess: bool = True, effort: float = 1.0,
+                 min_work: float = 0.0) -> tuple[BicoloringResult, int, float]:
+    """:func:`bicolor`, with the work the improvement counted and its limit.
+
+    Work is counted on the bipartite graph: each order :func:`_bipartite_order_work`,
+    each kernel pass what its kernel counts (adjacency positions and per-vertex list
+    entries visited), each move one per vertex, and each coloring's decompression plan
+    :data:`PLAN_WORK` per vertex and stored entry. The improvement passes may count
+    ``max(min_work, effort * (the orders' work))``; a pass that would exceed it is not
+    started, or stops inside its kernel, so the count never passes that limit.
     """
     sym = BICOLOR_PROBLEMS[problem]
     strategy = SYMMETRIC_PROBLEMS[sym]
@@ -203,38 +239,48 @@ def bicolor(P: sp.csr_array, problem: str, orders: Sequence[str], *, seed: Any =
     nnz = int(P.indices.size)
     indptr, indices = bipartite_pattern(P)
     graph = SymmetricGraph(indptr, indices)
+    plan_work = PLAN_WORK[sym] * (graph.n + graph.nnz)
     best = best_result = best_order = None
     best_name, tried = "", {}
-    start = time.perf_counter()
+    order_work = 0
     for name in orders:
         order = _bipartite_order(name, indptr, indices, seed)
-        result = strategy.kernel(graph, order)
-        bic = _Bicoloring(graph, sym, result, m, n, nnz, postprocess)
+        run = strategy.kernel(graph, order)
+        bic = _Bicoloring(graph, sym, run.result, m, n, nnz, postprocess)
+        order_work += _bipartite_order_work(name, graph) + run.work + plan_work
         tried[name] = bic.nproducts
         if best is None or bic.nproducts < best.nproducts:
-            best, best_result, best_order, best_name = bic, result, order, name
+            best, best_result, best_order, best_name = bic, run.result, order, name
     lower = 1 if nnz else 0
+    work, work_limit = 0, max(float(min_work), effort * order_work)
     if improve and best.nproducts > max(2, lower):
-        if time_limit is None:
-            time_limit = max(0.1, time.perf_counter() - start)
         rng = np.random.default_rng(seed)
         moves = [MOVES[name] for name in BICOLOR_MOVES]
         colors = strategy.colors_of(best_result)
         improved = False
         t0 = time.perf_counter()
         for it in range(int(improve)):
-            if best.nproducts <= max(2, lower) or time.perf_counter() - t0 > time_limit:
+            if best.nproducts <= max(2, lower) or (
+                    time_limit is not None and time.perf_counter() - t0 > time_limit):
                 break
+            # the move visits every vertex, the plan is counted before the kernel runs
+            if work + graph.n + plan_work > work_limit:
+                break
+            work += graph.n + plan_work
             order = moves[it % len(moves)](best_order, colors, rng)
-            result = strategy.kernel(graph, order)
-            bic = _Bicoloring(graph, sym, result, m, n, nnz, postprocess)
+            run = strategy.kernel(graph, order, None, work_limit - work)
+            work += run.work
+            if run.result is None:  # over budget
+                break
+            bic = _Bicoloring(graph, sym, run.result, m, n, nnz, postprocess)
             if bic.nproducts <= best.nproducts:  # ties accepted: the search keeps moving
                 improved = improved or bic.nproducts < best.nproducts
-                best, best_order, colors = bic, order, strategy.colors_of(result)
+                best, best_order, colors = bic, order, strategy.colors_of(run.result)
         if improved:
             best_name += "+iterated_greedy"
-    return BicoloringResult(P, best, problem, order=best_name, lower_bound=lower,
-                            orders_tried=tried)
+    result = BicoloringResult(P, best, problem, order=best_name, lower_bound=lower,
+                              orders_tried=tried)
+    return result, work, work_limit
 
 
 class BicoloringResult:

@@ -42,8 +42,11 @@ JACOBIAN_DEFAULT_ORDERS: tuple[str, ...] = ("largest_first",)
 #: have a budget counted in adjacency entries visited, not in seconds (``effort``: at
 #: most as much work as the order itself, and at least ``coloring.IMPROVE_MIN_WORK``), so
 #: the result is deterministic on any machine and the coloring stays linear in the
-#: pattern's size; small patterns get all 20 passes. ``coloring={"improve": 0}`` is
-#: cheapest, ``coloring={"effort": 4.0}`` searches longer on large patterns.
+#: pattern's size; small patterns get all 20 passes. The same ``effort`` budgets the
+#: bicolorings' improvement and a Hessian's when asked for (``coloring={"improve": 20}``),
+#: counted in what their kernels visit (see :func:`coloring.color`), so every coloring
+#: is deterministic. ``coloring={"improve": 0}`` is cheapest, ``coloring={"effort": 4.0}``
+#: searches longer on large patterns.
 DEFAULT_COLORING_OPTIONS: dict[str, Any] = {"order": DEFAULT_ORDERS, "improve": 20,
                                             "effort": 1.0, "seed": 1}
 
@@ -342,8 +345,10 @@ def _hessian_coloring(P: sp.csr_array, coloring: Any):
     problem = "star"
     if isinstance(coloring, str) and coloring in _SYMMETRIC:
         problem, coloring = coloring, None
-    # No improvement pass by default: on star/acyclic it costs far more than the orders
-    # on large patterns; ``coloring={"improve": 20}`` asks for it.
+    # No improvement pass by default: it would cost as much again as the orders (its
+    # ``effort`` budget), and more on small patterns (its floor,
+    # ``coloring._api.SYMMETRIC_IMPROVE_MIN_WORK``);
+    # ``coloring={"improve": 20}`` asks for it (deterministic, as for Jacobians).
     opts = coloring_options(coloring, default_improve=0)
     problem = opts.pop("problem", problem)
     if problem not in _SYMMETRIC:

@@ -33,7 +33,16 @@ from coloring._decompression import (
 )
 from coloring._errors import ColoringError
 from coloring._jit import njit
-from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
+from coloring.symmetric._graph import (
+    COMPLETE,
+    OVER_BUDGET,
+    TOO_MANY_COLORS,
+    KernelRun,
+    SymmetricGraph,
+    as_limit,
+    list_walk_count,
+    smallest_free_color,
+)
 
 
 @njit(cache=True)
@@ -60,12 +69,20 @@ def _union(parent, rank, a, b):
 
 
 @njit(cache=True)
-def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
+def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_colors,
+                             work_limit):
     """Greedy acyclic coloring (GTMP 2007, Alg. 3.1) in the given vertex order.
 
-    Returns the colors (from 0). Two-colored trees are sets of edges in a union-find
-    forest; ``visit_v/visit_w[root]`` record from which vertex and neighbor a tree was
-    first reached while coloring the current vertex.
+    Returns ``(color, work, stopped)``: the colors (from 0). Two-colored trees are sets
+    of edges in a union-find forest; ``visit_v/visit_w[root]`` record from which vertex
+    and neighbor a tree was first reached while coloring the current vertex. ``work``
+    counts what the pass visits: per vertex one plus its three scans of its adjacency,
+    and every per-vertex list it walks (the cycle test, with its union-find lookups,
+    and the search for the tree to merge with), one per ``LIST_ENTRIES_PER_COUNT``
+    entries (:func:`list_walk_count`). The pass stops (``stopped`` is
+    ``TOO_MANY_COLORS`` or ``OVER_BUDGET``, the colors are then partial) before a
+    vertex takes a color ``>= max_colors`` or before a step that would take ``work``
+    past ``work_limit``.
     """
     n = indptr.size - 1
     color = np.full(n, -1, np.int64)
@@ -82,8 +99,13 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
     nent = np.zeros(n, np.int64)
     ent_color = np.empty(indices.size, np.int64)
     ent_edge = np.empty(indices.size, np.int64)
+    work = 0
 
     for v in order:
+        cost = 1 + 3 * (indptr[v + 1] - indptr[v])
+        if work + cost > work_limit:
+            return color, work, OVER_BUDGET
+        work += cost
         for p in range(indptr[v], indptr[v + 1]):
             w = indices[p]
             if w != v and color[w] >= 0:
@@ -93,6 +115,10 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
             w = indices[p]
             if w == v or color[w] < 0:
                 continue
+            cost = list_walk_count(nent[w])
+            if work + cost > work_limit:
+                return color, work, OVER_BUDGET
+            work += cost
             for t in range(indptr[w], indptr[w] + nent[w]):
                 cx = ent_color[t]
                 if forbidden[cx] != v:
@@ -103,6 +129,8 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                     elif visit_w[r] != w:
                         forbidden[cx] = v
         c = smallest_free_color(forbidden, v)
+        if c >= max_colors:
+            return color, work, TOO_MANY_COLORS
         color[v] = c
 
         for p in range(indptr[v], indptr[v + 1]):
@@ -111,6 +139,11 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                 continue
             d = color[w]
             e = edge_of_pos[p]
+            # the search for w's tree of color c below walks at most w's list
+            cost = list_walk_count(nent[w])
+            if work + cost > work_limit:
+                return color, work, OVER_BUDGET
+            work += cost
             # grow the two-colored star around v: edges to neighbors of one color
             if first_v[d] != v:
                 first_v[d] = v
@@ -136,13 +169,23 @@ def _acyclic_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                 ent_color[t] = c
                 ent_edge[t] = e
                 nent[w] += 1
-    return color
+    return color, work, COMPLETE
 
 
 def acyclic_coloring(graph: SymmetricGraph, order: np.ndarray) -> np.ndarray:
     """Run the acyclic coloring kernel on ``graph`` in vertex order ``order``."""
-    return _acyclic_coloring_kernel(graph.indptr, graph.indices, graph.edge_of_pos,
-                                    graph.nedges, order)
+    return acyclic_coloring_pass(graph, order).result
+
+
+def acyclic_coloring_pass(graph: SymmetricGraph, order: np.ndarray,
+                          max_colors: float | None = None,
+                          work_limit: float | None = None) -> KernelRun:
+    """:func:`acyclic_coloring` under limits (None: none), with the work it counted
+    (:class:`KernelRun`; ``result`` is the colors when the pass completes)."""
+    color, work, stopped = _acyclic_coloring_kernel(
+        graph.indptr, graph.indices, graph.edge_of_pos, graph.nedges, order,
+        as_limit(max_colors), as_limit(work_limit))
+    return KernelRun(color if stopped == COMPLETE else None, int(work), int(stopped))
 
 
 class AcyclicPlan:

@@ -37,21 +37,22 @@ import numpy as np
 from coloring._decompression import vertex_color_slots
 from coloring._errors import ColoringError
 from coloring._jit import njit
-from coloring.symmetric._acyclic import AcyclicPlan, _find, acyclic_coloring
-from coloring.symmetric._graph import SymmetricGraph, UnmirroredEntryError, check_order
+from coloring.symmetric._acyclic import AcyclicPlan, _find, acyclic_coloring_pass
+from coloring.symmetric._graph import (
+    KernelRun,
+    SymmetricGraph,
+    UnmirroredEntryError,
+    check_order,
+)
 from coloring.symmetric._improve import iterated_greedy_symmetric
 from coloring.symmetric._postprocess import check_direct_recovery, drop_neutral_colors
-from coloring.symmetric._star import StarPlan, star_coloring
+from coloring.symmetric._star import StarPlan, star_coloring_pass
 
 __all__ = ["color_symmetric", "check_symmetric", "check_direct_recovery",
            "drop_neutral_colors", "SYMMETRIC_PROBLEMS", "SymmetricPlan", "SymmetricGraph",
            "UnmirroredEntryError"]
 
 SymmetricPlan = StarPlan | AcyclicPlan
-
-
-def _star_kernel(graph: SymmetricGraph, order: np.ndarray):
-    return star_coloring(graph, order)
 
 
 def _star_plan(graph: SymmetricGraph, result) -> StarPlan:
@@ -63,23 +64,29 @@ def _acyclic_plan(graph: SymmetricGraph, colors: np.ndarray) -> AcyclicPlan:
 
 
 class SymmetricStrategy(NamedTuple):
-    """A symmetric problem: its coloring kernel, the colors in its output, its plan."""
+    """A symmetric problem: its coloring kernel, the colors in its output, its plan.
 
-    kernel: Callable[[SymmetricGraph, np.ndarray], Any]
+    ``kernel(graph, order, max_colors=None, work_limit=None)`` is one greedy pass that
+    counts its work and may stop early (:class:`coloring.symmetric._graph.KernelRun`).
+    """
+
+    kernel: Callable[..., KernelRun]
     colors_of: Callable[[Any], np.ndarray]
     plan: Callable[[SymmetricGraph, Any], Any]
 
 
 SYMMETRIC_PROBLEMS: dict[str, SymmetricStrategy] = {
-    "star": SymmetricStrategy(_star_kernel, lambda result: result[0], _star_plan),
-    "acyclic": SymmetricStrategy(acyclic_coloring, lambda colors: colors, _acyclic_plan),
+    "star": SymmetricStrategy(star_coloring_pass, lambda result: result[0], _star_plan),
+    "acyclic": SymmetricStrategy(acyclic_coloring_pass, lambda colors: colors,
+                                 _acyclic_plan),
 }
 
 
 def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
                     order: np.ndarray, *, postprocess: bool = False, improve: int = 0,
                     time_limit: float | None = None, seed: Any = None,
-                    graph: SymmetricGraph | None = None) -> SymmetricPlan:
+                    graph: SymmetricGraph | None = None,
+                    work_limit: float | None = None) -> SymmetricPlan:
     """Color the adjacency graph of a symmetric pattern and plan its decompression.
 
     Parameters
@@ -101,12 +108,17 @@ def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
         Passes of the improvement search (:mod:`coloring.symmetric._improve`: iterated
         greedy over color classes and order perturbations); never worse.
     time_limit : float, optional
-        Seconds allowed to the improvement passes.
+        Seconds allowed to the improvement passes (an extra cap: the result then depends
+        on the machine's speed and load).
     seed : int or numpy.random.Generator, optional
         Seed of the improvement pass's random moves.
     graph : SymmetricGraph, optional
         ``SymmetricGraph(indptr, indices)`` if the caller already built it (several
         orders of one pattern): skips numbering the edges and checking symmetry again.
+    work_limit : float, optional
+        What the improvement passes may count in all (see
+        :func:`coloring.symmetric._improve.iterated_greedy_symmetric`): a deterministic
+        budget. None: ``improve`` passes whatever they visit.
 
     Returns
     -------
@@ -129,11 +141,12 @@ def color_symmetric(indptr: np.ndarray, indices: np.ndarray, problem: str,
     if graph is None:
         graph = SymmetricGraph(indptr, indices)
     order = check_order(order, graph.n)
-    result = strategy.kernel(graph, order)
+    result = strategy.kernel(graph, order).result
     if improve:
-        result = iterated_greedy_symmetric(graph, order, result, strategy.kernel,
-                                           strategy.colors_of, iterations=int(improve),
-                                           time_limit=time_limit, seed=seed)
+        result, _ = iterated_greedy_symmetric(graph, order, result, strategy.kernel,
+                                              strategy.colors_of, iterations=int(improve),
+                                              time_limit=time_limit, seed=seed,
+                                              work_limit=work_limit)
     plan = strategy.plan(graph, result)
     if postprocess:
         drop_neutral_colors(plan)

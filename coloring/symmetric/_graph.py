@@ -9,6 +9,8 @@ tree membership) lives in flat arrays instead of dictionaries.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from coloring._errors import ColoringError
@@ -26,6 +28,58 @@ def smallest_free_color(forbidden, v):
     while forbidden[c] == v:
         c += 1
     return c
+
+
+#: The kernels count a walk of a per-vertex list one per this many entries: a list is
+#: contiguous (8 int64 entries to a 64-byte cache line), where each adjacency position
+#: reads scattered arrays at the neighbor (its color, list length, marks), so an entry
+#: costs a fraction of a position. Counted one per entry, the count of a pattern with
+#: many colors (long lists) would run ahead of its cost by several times.
+LIST_ENTRIES_PER_COUNT = 8
+
+
+@njit(cache=True)
+def list_walk_count(length):
+    """What a walk of a per-vertex list of ``length`` entries counts."""
+    return (length + LIST_ENTRIES_PER_COUNT - 1) // LIST_ENTRIES_PER_COUNT
+
+
+#: ``work_limit`` of a kernel pass without a budget (and ``max_colors`` without a cap).
+NO_LIMIT = np.iinfo(np.int64).max
+
+#: Why a kernel pass stopped: it colored every vertex, a vertex needed a color
+#: ``>= max_colors``, or its next step would have counted more than ``work_limit``.
+COMPLETE, TOO_MANY_COLORS, OVER_BUDGET = 0, 1, 2
+
+
+def adjacency_order_work(name: str, n: int, nnz: int) -> int:
+    """Work counted for computing the order ``name`` (of :data:`coloring.ORDERINGS`) of
+    the adjacency graph of a symmetric pattern with ``n`` vertices and ``nnz`` stored
+    entries: one per vertex, plus one per stored entry for the orders that scan the
+    adjacency (all but natural, random and largest-first, whose degrees are row
+    lengths)."""
+    return n if name in ("natural", "random", "largest_first") else n + nnz
+
+
+def as_limit(limit: float | None) -> int:
+    """A kernel's ``max_colors`` or ``work_limit`` argument: None (no limit) and anything
+    from :data:`NO_LIMIT` up become ``NO_LIMIT``; other values are rounded down."""
+    if limit is None or limit >= NO_LIMIT:
+        return int(NO_LIMIT)
+    return max(int(limit), 0)
+
+
+class KernelRun(NamedTuple):
+    """One greedy pass of the star or acyclic kernel under its limits.
+
+    ``result`` is the kernel's output (None unless ``stopped == COMPLETE``); ``work`` is
+    what the pass counted (adjacency positions and per-vertex list entries visited, see
+    the kernels), never more than its ``work_limit``, also for a stopped pass.
+    """
+
+    result: Any
+    work: int
+    stopped: int
 
 
 class UnmirroredEntryError(ColoringError):

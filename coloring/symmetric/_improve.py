@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from coloring.symmetric._graph import SymmetricGraph
+from coloring.symmetric._graph import OVER_BUDGET, KernelRun, SymmetricGraph
 
 
 def _by_class(class_order: Callable[[np.ndarray, np.random.Generator], np.ndarray]):
@@ -70,9 +70,10 @@ MOVES: dict[str, Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndar
 
 
 def iterated_greedy_symmetric(graph: SymmetricGraph, order: np.ndarray, first: Any,
-                              kernel: Callable[[SymmetricGraph, np.ndarray], Any],
+                              kernel: Callable[..., KernelRun],
                               colors_of: Callable[[Any], np.ndarray], *, iterations: int,
-                              time_limit: float | None = None, seed: Any = None) -> Any:
+                              time_limit: float | None = None, seed: Any = None,
+                              work_limit: float | None = None) -> tuple[Any, int]:
     """Improve a star or acyclic coloring: re-run ``kernel`` on orders from :data:`MOVES`
     and return the result with fewest colors (column and row colorings have
     :func:`coloring._greedy.iterated_greedy_distance2`).
@@ -84,22 +85,30 @@ def iterated_greedy_symmetric(graph: SymmetricGraph, order: np.ndarray, first: A
     order : numpy.ndarray
         Vertex order that produced ``first``.
     first : object
-        Output of ``kernel(graph, order)``.
+        Output of the kernel for ``order``.
     kernel : callable
-        ``kernel(graph, order) -> result`` (star or acyclic coloring kernel).
+        ``kernel(graph, order, max_colors, work_limit) -> KernelRun``: the star or acyclic
+        kernel pass (:func:`coloring.symmetric._star.star_coloring_pass`,
+        :func:`coloring.symmetric._acyclic.acyclic_coloring_pass`).
     colors_of : callable
         ``colors_of(result) -> colors``.
     iterations : int
         Number of passes.
     time_limit : float, optional
-        Seconds; checked between passes.
+        Seconds; checked between passes. Only as an extra cap: the result then depends
+        on the machine and its load.
     seed : int or numpy.random.Generator, optional
         Seed of the random moves.
+    work_limit : float, optional
+        What the passes may count in all: a move counts one per vertex, a kernel pass
+        what its kernel counts (positions and list entries visited). A pass stops inside
+        its kernel before it would exceed the limit (and is discarded), so the count
+        never passes ``work_limit`` and the result is the same on any machine.
 
     Returns
     -------
-    object
-        The best kernel result (``first`` if no pass improved on it).
+    tuple
+        The best kernel result (``first`` if no pass improved on it) and the work counted.
     """
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
@@ -107,13 +116,24 @@ def iterated_greedy_symmetric(graph: SymmetricGraph, order: np.ndarray, first: A
     best_colors = colors_of(first)
     best_k = int(best_colors.max()) + 1 if best_colors.size else 0
     moves = list(MOVES.values())
+    limit = float("inf") if work_limit is None else float(work_limit)
+    work = 0
     for it in range(iterations):
         if best_k <= 1 or (time_limit is not None and time.perf_counter() - start > time_limit):
             break
+        if work + graph.n > limit:  # a move visits every vertex
+            break
+        work += graph.n
         new_order = moves[it % len(moves)](best_order, best_colors, rng)
-        result = kernel(graph, new_order)
-        colors = colors_of(result)
+        # a pass needing more colors than the best cannot be kept: the kernel stops there
+        run = kernel(graph, new_order, best_k, limit - work)
+        work += run.work
+        if run.stopped == OVER_BUDGET:
+            break
+        if run.result is None:
+            continue
+        colors = colors_of(run.result)
         k = int(colors.max()) + 1
         if k <= best_k:  # ties are accepted, so the search keeps moving
-            best, best_order, best_colors, best_k = result, new_order, colors, k
-    return best
+            best, best_order, best_colors, best_k = run.result, new_order, colors, k
+    return best, work

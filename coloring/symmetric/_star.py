@@ -23,7 +23,16 @@ import numpy as np
 
 from coloring._decompression import star_read_positions, star_reads_here
 from coloring._jit import njit
-from coloring.symmetric._graph import SymmetricGraph, smallest_free_color
+from coloring.symmetric._graph import (
+    COMPLETE,
+    OVER_BUDGET,
+    TOO_MANY_COLORS,
+    KernelRun,
+    SymmetricGraph,
+    as_limit,
+    list_walk_count,
+    smallest_free_color,
+)
 
 TRIVIAL = -1  # hub value of a star that is a single edge: either end can serve as hub
 
@@ -38,12 +47,19 @@ def _find_entry(indptr, nent, ent_color, ent_star, w, c):
 
 
 @njit(cache=True)
-def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
+def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order, max_colors,
+                          work_limit):
     """Greedy star coloring (GTMP 2007, Alg. 4.1) in the given vertex order.
 
-    Returns ``(color, star_of_edge, hub, nstars)``: colors start at 0, ``star_of_edge[e]``
-    is the star of edge ``e`` and ``hub[s]`` the hub vertex of star ``s`` (``TRIVIAL`` for
-    a star that is a single edge).
+    Returns ``(color, star_of_edge, hub, work, stopped)``: colors start at 0,
+    ``star_of_edge[e]`` is the star of edge ``e`` and ``hub[s]`` the hub vertex of star
+    ``s`` (``TRIVIAL`` for a star that is a single edge). ``work`` counts what the pass
+    visits: per vertex one plus its two scans of its adjacency, and every per-vertex
+    list it walks (the Case 1 and Case 2 tests, the star lookup), one per
+    ``LIST_ENTRIES_PER_COUNT`` entries (:func:`list_walk_count`). The pass stops
+    (``stopped`` is ``TOO_MANY_COLORS`` or ``OVER_BUDGET``, the other outputs are then
+    partial) before a vertex takes a color ``>= max_colors`` or before a step that
+    would take ``work`` past ``work_limit``.
     """
     n = indptr.size - 1
     color = np.full(n, -1, np.int64)
@@ -61,8 +77,13 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
     nent = np.zeros(n, np.int64)
     ent_color = np.empty(indices.size, np.int64)
     ent_star = np.empty(indices.size, np.int64)
+    work = 0
 
     for v in order:
+        cost = 1 + 2 * (indptr[v + 1] - indptr[v])
+        if work + cost > work_limit:
+            return color, star_of_edge, hub[:0].copy(), work, OVER_BUDGET
+        work += cost
         for p in range(indptr[v], indptr[v + 1]):
             w = indices[p]
             if w == v or color[w] < 0:
@@ -76,6 +97,12 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                 # in q's (w's) per-vertex list, which is bounded by the number of colors
                 # where the adjacency is not: a dense row would make this quadratic.
                 q = first_w[d]
+                cost = list_walk_count(nent[w])
+                if treated[q] != v:
+                    cost += list_walk_count(nent[q])
+                if work + cost > work_limit:
+                    return color, star_of_edge, hub[:0].copy(), work, OVER_BUDGET
+                work += cost
                 if treated[q] != v:
                     for t in range(indptr[q], indptr[q] + nent[q]):
                         forbidden[ent_color[t]] = v
@@ -89,11 +116,17 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                 first_p[d] = p
                 # Case 2: if w is a leaf of a star whose hub x has color c, then v with
                 # color c would make the two-colored path v-w-x-(other leaf).
+                cost = list_walk_count(nent[w])
+                if work + cost > work_limit:
+                    return color, star_of_edge, hub[:0].copy(), work, OVER_BUDGET
+                work += cost
                 for t in range(indptr[w], indptr[w] + nent[w]):
                     h = hub[ent_star[t]]
                     if h >= 0 and h != w:
                         forbidden[ent_color[t]] = v
         c = smallest_free_color(forbidden, v)
+        if c >= max_colors:
+            return color, star_of_edge, hub[:0].copy(), work, TOO_MANY_COLORS
         color[v] = c
 
         # Place every new edge vw into a star.
@@ -103,6 +136,11 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                 continue
             d = color[w]
             e = edge_of_pos[p]
+            # the lookup walks at most w's list
+            cost = list_walk_count(nent[w])
+            if work + cost > work_limit:
+                return color, star_of_edge, hub[:0].copy(), work, OVER_BUDGET
+            work += cost
             s = _find_entry(indptr, nent, ent_color, ent_star, w, c)
             if s >= 0:
                 # w already has a neighbor of color c: w is (or now becomes) the hub
@@ -134,7 +172,7 @@ def _star_coloring_kernel(indptr, indices, edge_of_pos, nedges, order):
                 ent_color[t] = c
                 ent_star[t] = s
                 nent[w] += 1
-    return color, star_of_edge, hub[:nstars].copy(), nstars
+    return color, star_of_edge, hub[:nstars].copy(), work, COMPLETE
 
 
 @njit(cache=True)
@@ -181,9 +219,20 @@ def star_coloring(graph: SymmetricGraph, order: np.ndarray):
     tuple
         ``(colors, star_of_edge, hub)`` as described in :func:`_star_coloring_kernel`.
     """
-    color, star_of_edge, hub, _ = _star_coloring_kernel(
-        graph.indptr, graph.indices, graph.edge_of_pos, graph.nedges, order)
-    return color, star_of_edge, hub
+    return star_coloring_pass(graph, order).result
+
+
+def star_coloring_pass(graph: SymmetricGraph, order: np.ndarray,
+                       max_colors: float | None = None,
+                       work_limit: float | None = None) -> KernelRun:
+    """:func:`star_coloring` under limits (None: none), with the work it counted
+    (:class:`KernelRun`; ``result`` is ``(colors, star_of_edge, hub)`` when the pass
+    completes)."""
+    color, star_of_edge, hub, work, stopped = _star_coloring_kernel(
+        graph.indptr, graph.indices, graph.edge_of_pos, graph.nedges, order,
+        as_limit(max_colors), as_limit(work_limit))
+    result = (color, star_of_edge, hub) if stopped == COMPLETE else None
+    return KernelRun(result, int(work), int(stopped))
 
 
 class StarPlan:

@@ -1,6 +1,8 @@
 """The coloring preparation chooses, against a naive reference written from the documented
 defaults (prepare_jacobian's and prepare_hessian's docstrings) with direct calls of
 coloring.color: the same colors, on random, Brusselator and arrowhead patterns."""
+import itertools
+import time
 import warnings
 
 import numpy as np
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 import coloring
 import sparsead
 from benchmarks.problems import brusselator_sparsity
+from sparsead._choose_coloring import choose_hessian_coloring
 from sparsead.backends import Custom
 
 #: The documented defaults: largest-first on each side of a Jacobian, up to 20 passes of
@@ -130,3 +133,29 @@ def test_hessian_coloring_is_the_documented_choice(P, problem):
                                  coloring=problem)
     want = coloring.color(S, problem, coloring.BEST_ORDERS, improve=0, effort=1.0, seed=1)
     assert_same_coloring(H.coloring, want)
+
+
+def test_hessian_and_bicoloring_improvements_ignore_the_clock(monkeypatch):
+    """The effort budget reaches the star/acyclic and bicolor improvements: with hours
+    passing between clock readings they still give the calm run's colorings (a time
+    budget would stop them at once), which are the documented calls of coloring.color."""
+    H = np.random.default_rng(3).random((200, 200)) < 0.02
+    H = sp.csr_array(H | H.T | np.eye(200, dtype=bool))
+    J = np.random.default_rng(0).random((120, 100)) < 0.04
+    J[0] = J[:, -1] = True
+    J = sp.csr_array(J)
+
+    def choose():
+        return (choose_hessian_coloring(H, {"problem": "acyclic", "improve": 20}).coloring,
+                prepared_coloring(J, "bidirectional", BOTH))
+
+    calm = choose()
+    # the improvements win here, so stopping them early would change the colorings
+    assert "+" in calm[0].order and "+" in calm[1].order
+    assert_same_coloring(calm[0], coloring.color(H, "acyclic", coloring.BEST_ORDERS,
+                                                 **IMPROVE))
+    assert_same_coloring(calm[1], reference_jacobian_coloring(J, "bidirectional"))
+    ticks = itertools.count()
+    monkeypatch.setattr(time, "perf_counter", lambda: 3600.0 * next(ticks))
+    for got, want in zip(choose(), calm):
+        assert_same_coloring(got, want)
