@@ -133,10 +133,10 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         bicolor problems: the moves of :data:`coloring._bicolor.BICOLOR_MOVES`, keeping
         the fewest products. Never increases the number of colors.
     time_limit : float, optional
-        Seconds allowed to the improvement pass (checked between passes). Column and
-        row problems without ``effort``: default as long as the orderings took, and at
-        least 0.1 s. Otherwise no time limit unless given; a given one is an extra cap,
-        which makes the result depend on the machine and its load.
+        Seconds allowed to the improvement pass (checked between passes). No time
+        limit unless given; a given one is an extra cap (column and row problems given
+        only a ``time_limit``: the only budget), which makes the result depend on the
+        machine and its load.
     symmetrize : bool
         Star and acyclic problems: color ``A | A.T`` instead of raising on a
         non-symmetric pattern.
@@ -148,14 +148,15 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
         (and ``seed``) only, not on the machine or its load, and the cost of the whole
         coloring stays linear in the work of the orders. Column and row problems count
         adjacency entries visited (the degree computation and the greedy pass of each
-        order); without ``effort`` they use ``time_limit``. Star and acyclic problems
+        order). Star and acyclic problems
         count what their kernels visit (adjacency positions, and the per-vertex color
         lists one per 8 entries; see :mod:`coloring.symmetric._star` and
         :mod:`coloring.symmetric._acyclic`) plus the orders' scans; the random
         tie-breaking rounds may use half of the budget, the improvement search the
         rest. Bicolor problems count the same on the bipartite graph, plus the
-        decompression plan of each coloring. Default for those: :data:`DEFAULT_EFFORT`;
-        they never depend on time unless ``time_limit`` is given.
+        decompression plan of each coloring. Default :data:`DEFAULT_EFFORT` (for column
+        and row problems only when no ``time_limit`` is given): no coloring depends on
+        time unless ``time_limit`` is given.
     postprocess : bool, optional
         Bicolor problems only: drop the neutral colors (those decompression never reads;
         their rows or columns get color 0). Default True; False keeps every color of the
@@ -207,7 +208,6 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
     # lower bound: all columns of a row (rows of a column) need distinct colors
     lower = _max_count(graph.p2)  # rows' columns (column problem) or columns' rows (row)
     best, best_k, best_name, tried = None, None, "", {}
-    start = time.perf_counter()
     order_work = 0
     for name in orders:
         order_work += (distance2_work(graph) if name not in ("natural", "random") else 0)
@@ -222,10 +222,10 @@ def color(A: Any, problem: str = "column", order: str | Sequence[str] = "largest
             break
     if iterations and best_k > lower:
         work_limit = None
+        if effort is None and time_limit is None:
+            effort = DEFAULT_EFFORT
         if effort is not None:
             work_limit = _work_limit(effort, order_work, IMPROVE_MIN_WORK)
-        elif time_limit is None:
-            time_limit = max(0.1, time.perf_counter() - start)
         improved = IMPROVEMENTS["iterated_greedy"](graph, best, iterations=iterations,
                                                    time_limit=time_limit, lower_bound=lower,
                                                    seed=seed, work_limit=work_limit)

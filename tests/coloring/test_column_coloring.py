@@ -1,4 +1,7 @@
 """Column and row coloring: validity against a brute-force check written here."""
+import itertools
+import time
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -296,3 +299,23 @@ def test_check_names_a_conflict_found_in_one_pass():
     with pytest.raises(coloring.ColoringError, match="rows 0 and 2 both have color 0 and "
                                                      "share column 0"):
         coloring.check(A, bad_rows)
+
+
+@pytest.mark.parametrize("problem", ["column", "row"])
+def test_default_improvement_ignores_the_clock(monkeypatch, problem):
+    """Without effort= or time_limit= the improvement's budget is counted work, so hours
+    passing between clock reads change nothing; on this pattern the improvement wins,
+    so a time budget would have stopped it with more colors."""
+    rng = np.random.default_rng(2)
+    A = sp.random_array((400, 400), density=0.03, rng=rng, format="csr") != 0
+    calm = coloring.color(A, problem, coloring.BEST_ORDERS, improve=True, seed=1)
+    assert calm.ncolors < min(calm.orders_tried.values())  # the improvement won
+    # the orders seem to take no time, then hours pass between readings: a budget in
+    # seconds would stop the improvement at once
+    ticks = itertools.chain([0.0, 0.0], (3600.0 * k for k in itertools.count(1)))
+    monkeypatch.setattr(time, "perf_counter", lambda: next(ticks))
+    rushed = coloring.color(A, problem, coloring.BEST_ORDERS, improve=True, seed=1)
+    np.testing.assert_array_equal(rushed.colors, calm.colors)
+    capped = coloring.color(A, problem, coloring.BEST_ORDERS, improve=True, seed=1,
+                            time_limit=1.0)  # only a given time limit stops it
+    assert capped.ncolors == min(capped.orders_tried.values())
