@@ -180,7 +180,8 @@ def _max_value(a):
 
 @njit(cache=True)
 def _vector_buckets(n, key, nkeys, slots):
-    """Vector buckets holding every vertex, appended in increasing index order.
+    """Vector buckets holding every vertex, appended in increasing index order:
+    ``(arena, half, end, start, cap, size, pos)``.
 
     Bucket ``d`` holds ``size[d]`` vertices at ``arena[start[d]:start[d] + size[d]]``
     in a region of ``cap[d]`` slots; ``pos[v]`` is the place of ``v`` in its bucket.
@@ -191,12 +192,13 @@ def _vector_buckets(n, key, nkeys, slots):
     for v in range(n):
         size[key[v]] += 1
     start = np.empty(nkeys, np.int64)
-    cap = size.copy()
+    cap = np.empty(nkeys, np.int64)
     end = 0
-    for d in range(nkeys):
+    for d in range(nkeys):  # loops, not slices: less to compile
         start[d] = end
-        end += cap[d]
-    size[:] = 0
+        cap[d] = size[d]
+        end += size[d]
+        size[d] = 0
     arena = np.empty(2 * slots, np.int32)
     pos = np.empty(n, np.int32)
     for v in range(n):
@@ -204,7 +206,7 @@ def _vector_buckets(n, key, nkeys, slots):
         arena[start[d] + size[d]] = v
         pos[v] = size[d]
         size[d] += 1
-    return arena, end, start, cap, size, pos
+    return arena, 0, end, start, cap, size, pos
 
 
 @njit(cache=True, inline="always")
@@ -259,8 +261,8 @@ def _vector_bucket_order(n, p1, i1, p2, i2, key, nkeys, delta, slots):
     taken = np.empty(n, np.int64)
     if n == 0:
         return taken
-    arena, end, start, cap, size, pos = _vector_buckets(n, key, nkeys, slots)
-    half = 0
+    # half: 0 from a return value, not a literal (Numba would compile _grow for it)
+    arena, half, end, start, cap, size, pos = _vector_buckets(n, key, nkeys, slots)
     # mark[u] == t: u was moved at step t; removed vertices hold n, above every step
     mark = np.full(n, -1, np.int32)
     far = nkeys - 1 if delta < 0 else 0  # the far end: no vertex moves there
@@ -327,23 +329,6 @@ def _vector_bucket_order(n, p1, i1, p2, i2, key, nkeys, delta, slots):
             size[x] = sx
             size[y] = sy
     return taken
-
-
-@njit(cache=True)
-def _smallest_last(n, p1, i1, p2, i2, deg):
-    """Matula-Beck smallest-last ordering with vector degree buckets."""
-    nkeys = _max_value(deg) + 1 if n else 1
-    taken = _vector_bucket_order(n, p1, i1, p2, i2, deg.astype(np.int32), nkeys, -1,
-                                 4 * n + 16)
-    return taken[::-1].copy()
-
-
-@njit(cache=True)
-def _incidence_degree(n, p1, i1, p2, i2, deg):
-    """Repeatedly take the vertex with most already-ordered neighbors."""
-    nkeys = _max_value(deg) + 1 if n else 1
-    return _vector_bucket_order(n, p1, i1, p2, i2, np.zeros(n, np.int32), nkeys, 1,
-                                4 * n + 16)
 
 
 @njit(cache=True, inline="always")
@@ -486,7 +471,12 @@ def smallest_last_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
     the optimal 5 colors.
     """
     g = graph
-    return _smallest_last(g.n, g.p1, g.i1, g.p2, g.i2, degrees(g))
+    deg = degrees(g)
+    nkeys = int(deg.max()) + 1 if g.n else 1
+    # called from Python: a literal delta in a kernel would compile it once per caller
+    taken = _vector_bucket_order(g.n, g.p1, g.i1, g.p2, g.i2, deg.astype(np.int32), nkeys,
+                                 -1, 4 * g.n + 16)
+    return taken[::-1].copy()
 
 
 def incidence_degree_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
@@ -498,7 +488,10 @@ def incidence_degree_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
     tie-breaking (see :func:`smallest_last_order`).
     """
     g = graph
-    return _incidence_degree(g.n, g.p1, g.i1, g.p2, g.i2, degrees(g))
+    deg = degrees(g)
+    nkeys = int(deg.max()) + 1 if g.n else 1
+    return _vector_bucket_order(g.n, g.p1, g.i1, g.p2, g.i2, np.zeros(g.n, np.int32), nkeys,
+                                1, 4 * g.n + 16)
 
 
 def dynamic_largest_first_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
