@@ -13,9 +13,10 @@ adjacency structures ``(p1, i1)`` and ``(p2, i2)``. This single form covers
   (much larger) column-intersection graph; swap the two for row coloring.
 
 Degrees are distinct-neighbor counts, computed with a marker array indexed by vertex id
-(no resets). Dynamic orderings keep vertices in degree buckets (doubly linked lists),
-so each one runs in ``O(sum over v of sum over r in L1[v] of |L2[r]|)``, the same work
-as one greedy coloring pass.
+(no resets). Dynamic orderings keep vertices in degree buckets (vectors or doubly linked
+lists) and move each one in constant time, so each order runs in
+``O(sum over v of sum over r in L1[v] of |L2[r]|)``, the same work as one greedy
+coloring pass.
 
 Public tables
 -------------
@@ -148,58 +149,22 @@ def _by_decreasing_key(key):
     return order
 
 
-# Degree buckets are last-in first-out stacks with "swap with the last and pop" removal,
-# the tie-breaking of ColPack's vector buckets; it matters on regular grids (the 2D
-# Laplacian gets 5 colors, the optimum, from smallest-last). Each stack is a doubly linked
-# list so that removal from the middle is O(1) without per-bucket storage.
-
-
-@njit(cache=True, inline="always")
-def _push_back(v, key, head, tail, nxt, prv):
-    """Append ``v`` to the stack of bucket ``key[v]``."""
-    d = key[v]
-    p = tail[d]
-    prv[v] = p
-    nxt[v] = -1
-    if p >= 0:
-        nxt[p] = v
-    else:
-        head[d] = v
-    tail[d] = v
-
-
-@njit(cache=True, inline="always")
-def _pop_back(d, head, tail, nxt, prv):
-    """Remove and return the last vertex of bucket ``d`` (which must be non-empty)."""
-    v = tail[d]
-    p = prv[v]
-    tail[d] = p
-    if p >= 0:
-        nxt[p] = -1
-    else:
-        head[d] = -1
-    return v
-
-
-@njit(cache=True, inline="always")
-def _swap_remove(u, key, head, tail, nxt, prv):
-    """Remove ``u`` from its bucket; the bucket's last vertex takes its place."""
-    d = key[u]
-    last = _pop_back(d, head, tail, nxt, prv)
-    if last == u:
-        return
-    p = prv[u]
-    q = nxt[u]
-    prv[last] = p
-    nxt[last] = q
-    if p >= 0:
-        nxt[p] = last
-    else:
-        head[d] = last
-    if q >= 0:
-        prv[q] = last
-    else:
-        tail[d] = last
+# Degree buckets are last-in first-out stacks: the vertex taken is the last one of the
+# extreme bucket, and a vertex whose degree changes is appended to its new bucket.
+# Smallest last and incidence degree take a vertex out of its bucket by moving the
+# bucket's last vertex into its place, the tie-breaking of ColPack's vector buckets; it
+# matters on regular grids (the 2D Laplacian gets 5 colors, the optimum, from smallest
+# last). Their buckets are vectors, regions of one array. Dynamic largest first keeps the
+# order of the others, so its buckets are doubly linked lists.
+#
+# Ordering a vertex changes the degree of each of its remaining neighbors by one. With a
+# dense row that is every remaining vertex, each step moving all of them from one bucket
+# to the next: O(n**2) moves in all, inherent to exact degrees, so a move must cost a few
+# independent memory accesses. Hence no list walk (a vector's last vertex is at an index;
+# a linked list's new last vertex is a pointer to follow, which chains every removal to
+# the previous one), the sizes (tails) of the two buckets of the last move are kept in
+# locals instead of being stored and read back at each move (another chain), and the
+# loop reassigns no array (Numba would count references there).
 
 
 @njit(cache=True, inline="always")
@@ -214,64 +179,166 @@ def _max_value(a):
 
 
 @njit(cache=True)
-def _buckets(n, key, nkeys):
-    """Buckets holding every vertex, pushed in increasing index order."""
-    head = np.full(nkeys, -1, np.int64)
-    tail = np.full(nkeys, -1, np.int64)
-    nxt = np.full(n, -1, np.int64)
-    prv = np.full(n, -1, np.int64)
+def _vector_buckets(n, key, nkeys, slots):
+    """Vector buckets holding every vertex, appended in increasing index order:
+    ``(arena, half, end, start, cap, size, pos)``.
+
+    Bucket ``d`` holds ``size[d]`` vertices at ``arena[start[d]:start[d] + size[d]]``
+    in a region of ``cap[d]`` slots; ``pos[v]`` is the place of ``v`` in its bucket.
+    ``arena`` has two halves of ``slots`` slots (at least ``2 n + 4``); regions are
+    allocated in the current one, from ``end`` (see :func:`_grow`).
+    """
+    size = np.zeros(nkeys, np.int64)
     for v in range(n):
-        _push_back(v, key, head, tail, nxt, prv)
-    return head, tail, nxt, prv
+        size[key[v]] += 1
+    start = np.empty(nkeys, np.int64)
+    cap = np.empty(nkeys, np.int64)
+    end = 0
+    for d in range(nkeys):  # loops, not slices: less to compile
+        start[d] = end
+        cap[d] = size[d]
+        end += size[d]
+        size[d] = 0
+    arena = np.empty(2 * slots, np.int32)
+    pos = np.empty(n, np.int32)
+    for v in range(n):
+        d = key[v]
+        arena[start[d] + size[d]] = v
+        pos[v] = size[d]
+        size[d] += 1
+    return arena, 0, end, start, cap, size, pos
+
+
+@njit(cache=True, inline="always")
+def _move_region(b, slots, arena, end, start, cap, size):
+    """Copy bucket ``b`` to a region of ``slots`` slots at ``arena[end:]``; returns the
+    new end."""
+    first = start[b]
+    for k in range(size[b]):
+        arena[end + k] = arena[first + k]
+    start[b] = end
+    cap[b] = slots
+    return end + slots
 
 
 @njit(cache=True)
-def _smallest_last(n, p1, i1, p2, i2, deg):
-    """Matula-Beck smallest-last ordering with degree buckets."""
-    order = np.empty(n, np.int64)
+def _grow(d, arena, half, end, start, cap, size, lo, hi):
+    """Room for one more vertex in the full bucket ``d`` (``size`` must be up to date);
+    returns ``(half, end)``: the start of the half of ``arena`` in use, and its first
+    free slot. Buckets outside ``lo..hi`` must be empty.
+
+    The last region allocated grows in place to twice its slots; another moves to
+    ``end`` with twice its slots. When the half is full, buckets ``lo..hi`` are copied
+    to the other half with half their size again as free slots, ``d`` last with twice
+    its slots: at most ``2 n + 4`` slots, which fit, so nothing is allocated; with
+    halves of ``4 n`` slots the copies cost less than the moves that filled the half.
+    """
+    need = max(2 * cap[d], 4)
+    limit = half + arena.size // 2
+    if start[d] + cap[d] == end and start[d] + need <= limit:
+        cap[d] = need
+        return half, start[d] + need
+    if end + need <= limit:
+        return half, _move_region(d, need, arena, end, start, cap, size)
+    half = arena.size // 2 - half
+    end = half
+    for b in range(lo, hi + 1):
+        if b != d:
+            end = _move_region(b, size[b] + (size[b] >> 1), arena, end, start, cap, size)
+    return half, _move_region(d, need, arena, end, start, cap, size)
+
+
+@njit(cache=True)
+def _vector_bucket_order(n, p1, i1, p2, i2, key, nkeys, delta, slots):
+    """Repeatedly take the last vertex of the extreme bucket (the lowest for ``delta=-1``,
+    the highest for ``delta=+1``) and move each remaining neighbor by ``delta``.
+
+    Returns the vertices in the order taken. Removal moves the bucket's last vertex into
+    the gap. The extreme bucket moves by at most one step in direction ``delta`` per
+    vertex taken, as every neighbor changes by one. ``slots``: see
+    :func:`_vector_buckets`.
+    """
+    taken = np.empty(n, np.int64)
     if n == 0:
-        return order
-    key = deg.copy()
-    head, tail, nxt, prv = _buckets(n, key, _max_value(key) + 1)
-    removed = np.zeros(n, np.bool_)
-    mark = np.full(n, -1, np.int64)
-    cur = 0
+        return taken
+    # half: 0 from a return value, not a literal (Numba would compile _grow for it)
+    arena, half, end, start, cap, size, pos = _vector_buckets(n, key, nkeys, slots)
+    # mark[u] == t: u was moved at step t; removed vertices hold n, above every step
+    mark = np.full(n, -1, np.int32)
+    far = nkeys - 1 if delta < 0 else 0  # the far end: no vertex moves there
+    cur = nkeys - 1 - far  # the extreme nonempty bucket
+    while size[cur] == 0:
+        cur -= delta
+    near = cur  # the farthest bucket reached in direction delta
+    # buckets beyond near or far are empty with no slots
     for t in range(n):
-        # removing a vertex lowers each neighbor by one: the minimum drops by at most one
-        if cur > 0 and head[cur - 1] >= 0:
-            cur -= 1
-        while head[cur] < 0:
-            cur += 1
-        v = _pop_back(cur, head, tail, nxt, prv)
-        removed[v] = True
-        order[n - 1 - t] = v
-        mark[v] = v
+        nc = cur + delta
+        if 0 <= nc < nkeys and size[nc] > 0:
+            cur = nc
+        while size[cur] == 0:
+            cur -= delta
+        if 0 <= cur + delta < nkeys and (cur + delta - near) * delta > 0:
+            near = cur + delta
+        s = size[cur] - 1
+        v = arena[start[cur] + s]
+        size[cur] = s
+        mark[v] = n
+        taken[t] = v
+        # the buckets of the last move, x and y = x + delta, with sizes, starts, y's capacity
+        x = -1
+        y = sx = fx = sy = fy = cy = 0
         for a in range(p1[v], p1[v + 1]):
             r = i1[a]
             for b in range(p2[r], p2[r + 1]):
                 u = i2[b]
-                if mark[u] != v and not removed[u]:
-                    mark[u] = v
-                    _swap_remove(u, key, head, tail, nxt, prv)
-                    key[u] -= 1
-                    _push_back(u, key, head, tail, nxt, prv)
-    return order
+                if mark[u] >= t:  # removed, or moved already at this step
+                    continue
+                mark[u] = t
+                d = key[u]
+                if d != x:
+                    if x >= 0:
+                        size[x] = sx
+                        size[y] = sy
+                    x = d
+                    y = d + delta
+                    sx = size[x]
+                    fx = start[x]
+                    sy = size[y]
+                    fy = start[y]
+                    cy = cap[y]
+                sx -= 1  # the last vertex of bucket x fills the gap
+                last = arena[fx + sx]
+                gap = pos[u]
+                arena[fx + gap] = last
+                pos[last] = gap
+                key[u] = y
+                if sy == cy:
+                    size[x] = sx
+                    size[y] = sy
+                    while far != y and size[far] == 0:
+                        far += delta
+                    half, end = _grow(y, arena, half, end, start, cap, size,
+                                      min(near, far), max(near, far))
+                    fx = start[x]
+                    fy = start[y]
+                    cy = cap[y]
+                arena[fy + sy] = u
+                pos[u] = sy
+                sy += 1
+        if x >= 0:
+            size[x] = sx
+            size[y] = sy
+    return taken
 
 
 @njit(cache=True, inline="always")
-def _unlink(u, key, head, tail, nxt, prv):
-    """Remove ``u`` from its bucket, keeping the order of the others."""
-    d = key[u]
-    p = prv[u]
-    q = nxt[u]
-    if p >= 0:
-        nxt[p] = q
-    else:
-        head[d] = q
-    if q >= 0:
-        prv[q] = p
-    else:
-        tail[d] = p
+def _push_back(v, last, nxt, prv):
+    """Append ``v`` to the linked list whose last vertex is ``last``; returns ``v``."""
+    prv[v] = last
+    nxt[v] = -1
+    if last >= 0:
+        nxt[last] = v
+    return v
 
 
 @njit(cache=True)
@@ -280,71 +347,63 @@ def _dynamic_largest_first(n, p1, i1, p2, i2, deg):
 
     Unlike the other dynamic orders, ties go to the smallest index first and removal
     keeps bucket order: on the Brusselator this reaches 10 colors where ColPack's
-    tie-breaking gives 12.
+    tie-breaking gives 12. Buckets are doubly linked lists, ``tail[d]`` the last vertex
+    of bucket ``d`` (-1: empty).
     """
     order = np.empty(n, np.int64)
     if n == 0:
         return order
-    key = deg.copy()
-    cur = _max_value(key)
-    head = np.full(cur + 1, -1, np.int64)
-    tail = np.full(cur + 1, -1, np.int64)
-    nxt = np.full(n, -1, np.int64)
-    prv = np.full(n, -1, np.int64)
+    key = deg.astype(np.int32)
+    cur = _max_value(deg)
+    tail = np.full(cur + 1, -1, np.int32)
+    nxt = np.full(n, -1, np.int32)
+    prv = np.full(n, -1, np.int32)
     for v in range(n - 1, -1, -1):  # the last pushed, vertex 0, is taken first
-        _push_back(v, key, head, tail, nxt, prv)
-    removed = np.zeros(n, np.bool_)
-    mark = np.full(n, -1, np.int64)
+        tail[key[v]] = _push_back(v, tail[key[v]], nxt, prv)
+    # mark[u] == t: u was moved at step t; removed vertices hold n, above every step
+    mark = np.full(n, -1, np.int32)
     for t in range(n):
-        while head[cur] < 0:  # degrees only decrease: the maximum never comes back up
+        while tail[cur] < 0:  # degrees only decrease: the maximum never comes back up
             cur -= 1
-        v = _pop_back(cur, head, tail, nxt, prv)
-        removed[v] = True
+        v = tail[cur]
+        p = prv[v]
+        tail[cur] = p
+        if p >= 0:
+            nxt[p] = -1
+        mark[v] = n
         order[t] = v
-        mark[v] = v
+        # the buckets of the last move, x and y = x - 1, with their tails
+        x = -1
+        y = tx = ty = 0
         for a in range(p1[v], p1[v + 1]):
             r = i1[a]
             for b in range(p2[r], p2[r + 1]):
                 u = i2[b]
-                if mark[u] != v and not removed[u]:
-                    mark[u] = v
-                    _unlink(u, key, head, tail, nxt, prv)
-                    key[u] -= 1
-                    _push_back(u, key, head, tail, nxt, prv)
-    return order
-
-
-@njit(cache=True)
-def _incidence_degree(n, p1, i1, p2, i2, deg):
-    """Repeatedly take the vertex with most already-ordered neighbors."""
-    order = np.empty(n, np.int64)
-    if n == 0:
-        return order
-    maxd = _max_value(deg)
-    key = np.zeros(n, np.int64)
-    head, tail, nxt, prv = _buckets(n, key, maxd + 1)
-    removed = np.zeros(n, np.bool_)
-    mark = np.full(n, -1, np.int64)
-    cur = 0
-    for t in range(n):
-        # ordering a vertex raises each neighbor by one: the maximum grows by at most one
-        if cur < maxd and head[cur + 1] >= 0:
-            cur += 1
-        while head[cur] < 0:
-            cur -= 1
-        v = _pop_back(cur, head, tail, nxt, prv)
-        removed[v] = True
-        order[t] = v
-        mark[v] = v
-        for a in range(p1[v], p1[v + 1]):
-            r = i1[a]
-            for b in range(p2[r], p2[r + 1]):
-                u = i2[b]
-                if mark[u] != v and not removed[u]:
-                    mark[u] = v
-                    _swap_remove(u, key, head, tail, nxt, prv)
-                    key[u] += 1
-                    _push_back(u, key, head, tail, nxt, prv)
+                if mark[u] >= t:  # removed, or moved already at this step
+                    continue
+                mark[u] = t
+                d = key[u]
+                if d != x:
+                    if x >= 0:
+                        tail[x] = tx
+                        tail[y] = ty
+                    x = d
+                    y = d - 1
+                    tx = tail[x]
+                    ty = tail[y]
+                p = prv[u]
+                q = nxt[u]
+                if p >= 0:
+                    nxt[p] = q
+                if q >= 0:
+                    prv[q] = p
+                else:
+                    tx = p
+                key[u] = y
+                ty = _push_back(u, ty, nxt, prv)
+        if x >= 0:
+            tail[x] = tx
+            tail[y] = ty
     return order
 
 
@@ -412,7 +471,12 @@ def smallest_last_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
     the optimal 5 colors.
     """
     g = graph
-    return _smallest_last(g.n, g.p1, g.i1, g.p2, g.i2, degrees(g))
+    deg = degrees(g)
+    nkeys = int(deg.max()) + 1 if g.n else 1
+    # called from Python: a literal delta in a kernel would compile it once per caller
+    taken = _vector_bucket_order(g.n, g.p1, g.i1, g.p2, g.i2, deg.astype(np.int32), nkeys,
+                                 -1, 4 * g.n + 16)
+    return taken[::-1].copy()
 
 
 def incidence_degree_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
@@ -424,7 +488,10 @@ def incidence_degree_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:
     tie-breaking (see :func:`smallest_last_order`).
     """
     g = graph
-    return _incidence_degree(g.n, g.p1, g.i1, g.p2, g.i2, degrees(g))
+    deg = degrees(g)
+    nkeys = int(deg.max()) + 1 if g.n else 1
+    return _vector_bucket_order(g.n, g.p1, g.i1, g.p2, g.i2, np.zeros(g.n, np.int32), nkeys,
+                                1, 4 * g.n + 16)
 
 
 def dynamic_largest_first_order(graph: NeighborhoodGraph, seed=None) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Orderings: permutations with the defining property of each, checked by brute force."""
+"""Orderings: permutations with the defining property of each, checked by brute force, and
+the dynamic orders equal to a naive pure-Python statement of their tie-breaking."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -6,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import coloring
-from coloring import GRAPH_ORDERINGS, ORDERINGS, NeighborhoodGraph
+from coloring import GRAPH_ORDERINGS, ORDERINGS, NeighborhoodGraph, _orderings
 
 
 def column_intersection(D):
@@ -57,6 +58,63 @@ def is_incidence_degree(C, order):
         if inc[order[p]] != inc[~done].max():
             return False
     return True
+
+
+# --------------------------------------------------------------- naive reference orders
+# Pure-Python statements of the dynamic orders' exact tie-breaking: each bucket is a list
+# (ColPack's vector buckets). Smallest last and incidence degree remove a vertex from its
+# bucket by moving the bucket's last vertex into its place; dynamic largest first removes
+# it keeping the others' order. A moved vertex is appended to its new bucket; the vertex
+# taken is the last of the extreme bucket. Neighbors are visited in first-reached order:
+# ``L1[v]`` in storage order, each ``L2[r]`` in storage order.
+
+
+def neighbors_in_visit_order(g):
+    out = []
+    for v in range(g.n):
+        seen, nbrs = {v}, []
+        for r in g.i1[g.p1[v]:g.p1[v + 1]]:
+            for u in g.i2[g.p2[r]:g.p2[r + 1]]:
+                if int(u) not in seen:
+                    seen.add(int(u))
+                    nbrs.append(int(u))
+        out.append(nbrs)
+    return out
+
+
+def swap_remove(bucket, u):
+    i = bucket.index(u)
+    last = bucket.pop()
+    if last != u:
+        bucket[i] = last
+
+
+def reference_order(g, name):
+    nbrs = neighbors_in_visit_order(g)
+    n = g.n
+    deg = [len(x) for x in nbrs]
+    nkeys = max(deg, default=0) + 1
+    key = [0] * n if name == "incidence_degree" else list(deg)
+    buckets = [[] for _ in range(nkeys)]
+    for v in (range(n - 1, -1, -1) if name == "dynamic_largest_first" else range(n)):
+        buckets[key[v]].append(v)
+    removed = [False] * n
+    taken = []
+    for _ in range(n):
+        full = [d for d in range(nkeys) if buckets[d]]
+        v = buckets[min(full) if name == "smallest_last" else max(full)].pop()
+        removed[v] = True
+        taken.append(v)
+        for u in nbrs[v]:
+            if removed[u]:
+                continue
+            if name == "dynamic_largest_first":
+                buckets[key[u]].remove(u)
+            else:
+                swap_remove(buckets[key[u]], u)
+            key[u] += 1 if name == "incidence_degree" else -1
+            buckets[key[u]].append(u)
+    return taken[::-1] if name == "smallest_last" else taken
 
 
 @st.composite
@@ -142,3 +200,61 @@ def test_arrowhead_orderings_linear_enough(name):
     assert r.ncolors == n  # the dense row forces n colors
     rs = ORDERINGS[name](A.indptr, A.indices, 0)
     assert rs.size == n
+
+
+DYNAMIC = ("smallest_last", "incidence_degree", "dynamic_largest_first")
+
+
+@st.composite
+def patterns_with_dense_lines(draw):
+    """Random patterns with up to two dense rows and two dense columns."""
+    D = draw(patterns())
+    m, n = D.shape
+    rows = draw(st.lists(st.integers(0, max(m - 1, 0)), max_size=2 if m else 0))
+    cols = draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=2 if n else 0))
+    D[rows, :] = True
+    D[:, cols] = True
+    return D
+
+
+@settings(max_examples=60)
+@given(patterns_with_dense_lines())
+def test_dynamic_orders_equal_the_reference(D):
+    """Column and row graphs: each dynamic order is exactly the reference's, also with
+    vector buckets of the fewest slots (every growth then compacts them often)."""
+    for g in (bipartite_graph(D), bipartite_graph(D.T)):
+        for name in DYNAMIC:
+            ref = reference_order(g, name)
+            assert GRAPH_ORDERINGS[name](g, 0).tolist() == ref, name
+        deg = _orderings.degrees(g)
+        nkeys = int(deg.max()) + 1 if g.n else 1
+        for name, key, delta in (("smallest_last", deg.astype(np.int32), -1),
+                                 ("incidence_degree", np.zeros(g.n, np.int32), 1)):
+            taken = _orderings._vector_bucket_order(g.n, g.p1, g.i1, g.p2, g.i2, key, nkeys,
+                                                    delta, 2 * g.n + 4).tolist()
+            assert (taken[::-1] if delta < 0 else taken) == reference_order(g, name), name
+
+
+@settings(max_examples=30)
+@given(st.integers(1, 16), st.floats(0, 1), st.booleans(), st.integers(0, 1000))
+def test_symmetric_dynamic_orders_equal_the_reference(n, density, diagonal, seed):
+    rng = np.random.default_rng(seed)
+    U = np.triu(rng.random((n, n)) < density, 1)
+    P = sp.csr_array(U | U.T | (np.eye(n, dtype=bool) & diagonal))
+    g = NeighborhoodGraph.adjacency(P.indptr, P.indices)
+    for name in DYNAMIC:
+        assert ORDERINGS[name](P.indptr, P.indices, 0).tolist() == reference_order(g, name)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_arrowhead_dynamic_orders_equal_the_reference(transpose):
+    """Dense first row, dense last column, diagonal: every step moves every remaining
+    vertex to the next bucket."""
+    n = 120
+    i = np.arange(n)
+    A = sp.csr_array((np.ones(3 * n, bool), (np.concatenate([i, np.zeros(n, int), i]),
+                                             np.concatenate([i, i, np.full(n, n - 1)]))),
+                     shape=(n, n)).toarray()
+    g = bipartite_graph(A.T if transpose else A)
+    for name in DYNAMIC:
+        assert GRAPH_ORDERINGS[name](g, 0).tolist() == reference_order(g, name), name
