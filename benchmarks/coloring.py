@@ -104,6 +104,15 @@ def random_rows(n: int, per_row: int, seed: int = 0) -> sp.csr_array:
     return _bool_csr(sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n)))
 
 
+def random_symmetric(n: int, per_row: int, seed: int = 0, *,
+                     diagonal: bool = False) -> sp.csr_array:
+    """``R | R.T`` for ``R = random_rows(n, per_row, seed)`` (and the diagonal): a
+    symmetric pattern needing enough colors for an improvement pass to move."""
+    R = random_rows(n, per_row, seed)
+    A = R + R.T
+    return _bool_csr(A + sp.eye_array(n, dtype=bool) if diagonal else A)
+
+
 def nonsymmetric_arrowhead(n: int) -> sp.csr_array:
     """Dense first row, dense last column and the diagonal: column or row coloring needs
     n colors, a bicoloring 3 products."""

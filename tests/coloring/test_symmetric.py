@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import coloring
+from benchmarks.coloring import random_symmetric as random_symmetric_pattern
 from benchmarks.problems import (
     arrowhead_hessian_sparsity,
     brusselator_sparsity,
@@ -237,11 +238,7 @@ def test_random_patterns(problem, P, seed):
 
 
 def random_symmetric(n, per_row, seed):
-    """``R | R.T`` for a seeded random ``R``: enough colors for the improvement to move."""
-    rng = np.random.default_rng(seed)
-    rows = np.repeat(np.arange(n), per_row)
-    R = sp.csr_array((np.ones(rows.size), (rows, rng.integers(0, n, rows.size))), (n, n))
-    return pattern(((R + R.T) != 0).astype(float))
+    return pattern(random_symmetric_pattern(n, per_row, seed).astype(float))
 
 
 IMPROVE_CASES = {**FAMILIES, "random_200": random_symmetric(200, 4, 0),

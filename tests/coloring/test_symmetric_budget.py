@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 import coloring
+from benchmarks.coloring import random_symmetric as random_symmetric_pattern
 from coloring import _api
 from coloring._bicolor import bicolor_work
 from coloring._pattern import as_pattern
@@ -22,11 +23,7 @@ from coloring.symmetric._star import star_coloring_pass
 
 
 def random_symmetric(n, per_row, seed):
-    rng = np.random.default_rng(seed)
-    rows = np.repeat(np.arange(n), per_row)
-    cols = rng.integers(0, n, rows.size)
-    A = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n))
-    return as_pattern(A + A.T + sp.eye_array(n))
+    return as_pattern(random_symmetric_pattern(n, per_row, seed, diagonal=True))
 
 
 def banded(n, offsets):

@@ -1,9 +1,9 @@
 """Random tie-breaking restarts of the orders in the star/acyclic improvement path."""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import coloring
+from benchmarks.coloring import random_symmetric as random_symmetric_pattern
 from coloring._api import _tie_break_restarts
 from coloring._pattern import as_pattern
 from coloring.symmetric import _coloring as _symmetric
@@ -11,11 +11,7 @@ from coloring.symmetric._graph import SymmetricGraph
 
 
 def random_symmetric(n, per_row, seed):
-    rng = np.random.default_rng(seed)
-    rows = np.repeat(np.arange(n), per_row)
-    cols = rng.integers(0, n, rows.size)
-    A = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n))
-    return as_pattern(A + A.T + sp.eye_array(n))
+    return as_pattern(random_symmetric_pattern(n, per_row, seed, diagonal=True))
 
 
 @pytest.mark.parametrize("problem", ["star", "acyclic"])
