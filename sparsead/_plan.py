@@ -232,6 +232,23 @@ class Plan:
             raise SparseADError("out.data must be a writeable contiguous array")
 
 
+
+class PlanSizes:
+    """The sizes every prepared object reads from its plan (``self._plan``)."""
+
+    _plan: Plan
+
+    @property
+    def ncolors(self) -> int:
+        """Products (JVPs, VJPs or HVPs) per evaluation."""
+        return self._plan.ncolors
+
+    @property
+    def nnz(self) -> int:
+        """Stored values per evaluation (structural zeros included)."""
+        return self._plan.nnz
+
+
 def _frozen(a: np.ndarray | None) -> np.ndarray | None:
     """``a`` made read-only in place: the JAX backend compiles seeds and gather indices in
     as constants, cached by identity, so an edit must raise rather than go stale."""

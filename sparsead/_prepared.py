@@ -9,7 +9,7 @@ import numpy as np
 
 from ._args_binding import ArgsBinding
 from ._errors import SparseADError
-from ._plan import Chunk, Plan
+from ._plan import Chunk, Plan, PlanSizes
 from ._value_pool import ValuePool
 from .backends import Backend, ProductRequest
 
@@ -40,7 +40,7 @@ def store_chunk_values(data: np.ndarray, chunk: Chunk, vals: Any, backend_name: 
     return data
 
 
-class PreparedMatrix:
+class PreparedMatrix(PlanSizes):
     """What a prepared sparse Jacobian and Hessian share: a :class:`Plan` fixing the
     structure, the backend's :class:`ProductRequest` per chunk, and evaluation into a
     new or a given (``out=``) matrix through the subclass's ``_fill(x, data, args)``,
@@ -99,16 +99,6 @@ class PreparedMatrix:
         the array holding the values)``: with ``adopt``, that may be the backend's own
         new array instead of ``data`` (see :func:`store_chunk_values`)."""
         raise NotImplementedError
-
-    @property
-    def ncolors(self) -> int:
-        """Products (JVPs, VJPs or HVPs) per evaluation."""
-        return self._plan.ncolors
-
-    @property
-    def nnz(self) -> int:
-        """Stored values per evaluation (structural zeros included)."""
-        return self._plan.nnz
 
     @property
     def format(self) -> str:

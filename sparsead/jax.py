@@ -55,7 +55,7 @@ import scipy.sparse as sp
 from ._choose_coloring import choose_hessian_coloring, choose_jacobian_coloring
 from ._errors import SparseADError
 from ._pattern import as_pattern, detect_hessian, detect_jacobian
-from ._plan import build_plan
+from ._plan import PlanSizes, build_plan
 from .backends.jax_backend import JaxBackend, check_dtype, same_static
 from .hessian import _symmetrize
 
@@ -136,7 +136,7 @@ class _Flat:
         return ravel_pytree(x)[0]
 
 
-class _Prepared:
+class _Prepared(PlanSizes):
     """What a prepared Jacobian and Hessian share: backend context, plan, evaluation."""
 
     def __init__(self, flat: _Flat, args: tuple, kind: str, pattern: sp.csr_array,
@@ -160,16 +160,6 @@ class _Prepared:
         self.rows, self.cols = plan.coordinates()  # a CSR plan expands them on demand
         self._coo_indices = np.stack([self.rows, self.cols],
                                      axis=1).astype(plan.indices.dtype)
-
-    @property
-    def ncolors(self) -> int:
-        """Products (JVPs, VJPs or HVPs) per evaluation."""
-        return self._plan.ncolors
-
-    @property
-    def nnz(self) -> int:
-        """Stored values (structural zeros included)."""
-        return self._plan.nnz
 
     def structure(self) -> sp.csr_array:
         """The stored pattern as a boolean scipy CSR matrix (``indices``/``indptr``)."""
